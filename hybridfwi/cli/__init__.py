@@ -1,0 +1,1 @@
+"""The ``hybridfwi`` command (the only importer of click): one module per command."""

@@ -1,0 +1,47 @@
+"""``hybridfwi``: the click group. Library errors become a one-line message and exit code 2."""
+
+from __future__ import annotations
+
+import logging
+
+import click
+
+import hybridfwi
+from hybridfwi.errors import HybridFWIError
+
+__all__ = ["cli", "BadInput"]
+
+
+class BadInput(click.ClickException):
+    """A one-line ``Error: ...`` on stderr and exit code 2."""
+
+    exit_code = 2
+
+
+class _Group(click.Group):
+    def invoke(self, ctx: click.Context):
+        try:
+            return super().invoke(ctx)
+        except HybridFWIError as exc:
+            raise BadInput(str(exc)) from None
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(hybridfwi.__version__, prog_name="hybridfwi")
+@click.option("-v", "--verbose", is_flag=True, help="Log more detail to stderr.")
+def cli(verbose: bool) -> None:
+    """Seismic full-waveform inversion: a deep-learning initial model refined by physics (deepwave).
+
+    All units are SI: metres, seconds, m/s, Hz.
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+
+def _register() -> None:
+    from hybridfwi.cli import families, generate, plot, synth
+
+    for mod in (generate, synth, plot, families):
+        cli.add_command(mod.command)
+
+
+_register()

@@ -1,0 +1,1 @@
+"""File input and output: SEG-Y/SU (segy.py, the only importer of segyio) and atomic writes."""

@@ -1,0 +1,1 @@
+"""Figures (plots.py is the only importer of matplotlib)."""

@@ -1,0 +1,200 @@
+"""Figures of velocity models and shot gathers. Axes in metres and seconds, colour bars in m/s."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+import numpy as np
+
+from hybridfwi.core.model import ShotRecord, VelocityModel
+from hybridfwi.core.survey import Survey
+from hybridfwi.io.atomic import atomic_path
+
+__all__ = ["plot_model", "plot_gathers", "plot_sample", "plot_gallery", "plot_file", "gallery_figure", "save_figure"]
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def _model_axes(ax, model: VelocityModel, title: str, vmin: float | None, vmax: float | None, survey: Survey | None):
+    g = model.grid
+    extent = (g.x0 - g.dx / 2, g.x_max + g.dx / 2, g.z_max + g.dz / 2, g.z0 - g.dz / 2)
+    im = ax.imshow(model.values, extent=extent, cmap="jet", vmin=vmin, vmax=vmax, aspect="equal", interpolation="nearest")
+    ax.set_xlabel("x (m)")
+    ax.set_ylabel("depth (m)")
+    ax.set_title(title)
+    if survey is not None:
+        ax.plot(survey.receiver_x.ravel(), survey.receiver_z.ravel(), "v", color="w", ms=2, mec="k", mew=0.3, ls="none")
+        ax.plot(survey.source_x, survey.source_z, "*", color="yellow", ms=8, mec="k", mew=0.5, ls="none")
+        ax.set_xlim(extent[0], extent[1])
+        ax.set_ylim(extent[2], extent[3])
+    return im
+
+
+def plot_model(model: VelocityModel, title: str = "velocity", survey: Survey | None = None,
+               vmin: float | None = None, vmax: float | None = None):
+    """A velocity model in m/s with axes in metres; sources (stars) and receivers (triangles) if given."""
+    plt = _plt()
+    g = model.grid
+    width = 6.0
+    height = max(2.5, min(8.0, width * (g.z_max - g.z0) / max(g.x_max - g.x0, 1e-9) + 1.0))
+    fig, ax = plt.subplots(figsize=(width + 1.2, height))
+    im = _model_axes(ax, model, title, vmin, vmax, survey)
+    fig.colorbar(im, ax=ax, label="velocity (m/s)")
+    fig.tight_layout()
+    return fig
+
+
+def _gather_axes(ax, record: ShotRecord, shot: int, clip: float):
+    s = record.survey
+    off = s.offsets[shot]
+    order = np.argsort(off)
+    t = record.t0 + s.times
+    d = record.data[shot][:, order]
+    half = np.diff(off[order]).mean() / 2 if off.size > 1 else 1.0
+    ax.imshow(d, cmap="gray", vmin=-clip, vmax=clip, aspect="auto",
+              extent=(off[order][0] - half, off[order][-1] + half, t[-1], t[0]), interpolation="nearest")
+    ax.set_xlabel("offset (m)")
+    ax.set_title(f"shot {shot + 1} (x = {s.source_x[shot]:g} m)")
+
+
+def plot_gathers(record: ShotRecord, shots: Sequence[int] | None = None, title: str = "", percentile: float = 98.0):
+    """Shot gathers side by side: offset in metres across, time in seconds down (shared clip)."""
+    plt = _plt()
+    s = record.survey
+    if shots is None:
+        shots = list(range(s.n_shots)) if s.n_shots <= 6 else list(np.linspace(0, s.n_shots - 1, 6).round().astype(int))
+    clip = float(np.percentile(np.abs(record.data[list(shots)]), percentile)) or 1.0
+    fig, axes = plt.subplots(1, len(shots), figsize=(2.6 * len(shots) + 0.8, 5.0), sharey=True, squeeze=False)
+    for ax, k in zip(axes[0], shots):
+        _gather_axes(ax, record, int(k), clip)
+    axes[0][0].set_ylabel("time (s)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_sample(model: VelocityModel, record: ShotRecord, title: str = ""):
+    """A model (with its acquisition) beside up to three of its shot gathers."""
+    plt = _plt()
+    s = record.survey
+    shots = [0, s.n_shots // 2, s.n_shots - 1] if s.n_shots >= 3 else list(range(s.n_shots))
+    clip = float(np.percentile(np.abs(record.data[shots]), 98.0)) or 1.0
+    fig = plt.figure(figsize=(4.5 + 2.6 * len(shots), 4.8))
+    grid = fig.add_gridspec(1, 1 + len(shots), width_ratios=[1.9] + [1.0] * len(shots))
+    ax0 = fig.add_subplot(grid[0, 0])
+    im = _model_axes(ax0, model, "velocity", None, None, s)
+    fig.colorbar(im, ax=ax0, label="velocity (m/s)", shrink=0.8)
+    for i, k in enumerate(shots):
+        ax = fig.add_subplot(grid[0, 1 + i])
+        _gather_axes(ax, record, k, clip)
+        if i == 0:
+            ax.set_ylabel("time (s)")
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def plot_gallery(models: Sequence[VelocityModel], titles: Sequence[str], ncols: int = 5, vmin: float = 1500.0, vmax: float = 4500.0):
+    """Many models on one colour scale (m/s), e.g. one per family."""
+    plt = _plt()
+    n = len(models)
+    nrows = int(np.ceil(n / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(2.6 * ncols + 1.0, 2.6 * nrows + 0.3), squeeze=False)
+    im = None
+    for ax, m, t in zip(axes.ravel(), models, titles):
+        im = _model_axes(ax, m, t, vmin, vmax, None)
+        ax.label_outer()
+    for ax in axes.ravel()[n:]:
+        ax.axis("off")
+    fig.tight_layout()
+    if im is not None:
+        fig.colorbar(im, ax=axes.ravel().tolist(), label="velocity (m/s)", shrink=0.9)
+    return fig
+
+
+def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
+    """Save a figure atomically (format from the extension) and close it."""
+    plt = _plt()
+    ext = os.path.splitext(os.fspath(path))[1] or ".png"
+    with atomic_path(path, suffix=ext) as tmp:
+        fig.savefig(tmp, dpi=dpi, format=ext.lstrip("."))
+    plt.close(fig)
+
+
+def plot_file(target: str, out: str, index: int = 0, spacing: float = 10.0, kind: str = "auto") -> str:
+    """Plot what ``target`` holds and save it to ``out``; return what was plotted.
+
+    Args:
+        target: a dataset folder (sample ``index``), a shot-gather SEG-Y, a model SEG-Y, or a
+            ``.npy`` velocity model ``(nz, nx)`` (grid spacing ``spacing`` metres).
+        out: figure path (``.png``, ``.pdf``, ``.svg``).
+        index: sample index for a dataset folder.
+        spacing: grid spacing of a ``.npy`` model, metres.
+        kind: ``auto``, ``shots`` or ``model`` (for SEG-Y files).
+    """
+    from hybridfwi.core.grid import Grid
+    from hybridfwi.core.survey import PRESETS
+    from hybridfwi.errors import InputError
+
+    ext = os.path.splitext(out)[1].lower()
+    if ext not in (".png", ".pdf", ".svg", ".jpg"):
+        raise InputError(f"--out {out!r}: use a .png, .pdf, .svg or .jpg file name")
+    if os.path.isdir(out):
+        raise InputError(f"--out {out!r} is a folder; give a file name")
+    if not os.path.exists(target):
+        raise InputError(f"{target!r}: no such file or folder")
+    if os.path.isdir(target):
+        from hybridfwi.synth.datasets import ShotDataset
+
+        ds = ShotDataset(target)
+        if not 0 <= index < len(ds):
+            raise InputError(f"--index {index} is out of range: the dataset has {len(ds)} samples (0..{len(ds) - 1})")
+        data, model = ds.arrays(index)
+        f, _ = ds._locate(index)
+        survey = next((s for s in ds.surveys if s is not None), None)
+        if survey is None:
+            survey = PRESETS["openfwi"]()
+            if survey.data_shape != data.shape:
+                raise InputError(f"{target!r} has no manifest and its data {data.shape} are not OpenFWI's; cannot place the gathers")
+        fam = ds.family(index)
+        fig = plot_sample(VelocityModel(model[0], survey.grid), ShotRecord(data, survey), title=f"{os.path.basename(os.path.normpath(target))} sample {index} {fam}".strip())
+        what = f"dataset sample {index}"
+    elif target.lower().endswith(".npy"):
+        v = np.squeeze(np.load(target, allow_pickle=False))
+        if v.ndim != 2:
+            raise InputError(f"{target!r} has shape {v.shape}; a velocity model .npy must be 2-D (nz, nx); for a dataset give its folder")
+        g = Grid(nz=v.shape[0], nx=v.shape[1], dz=spacing, dx=spacing)
+        fig = plot_model(VelocityModel(v, g), title=os.path.basename(target))
+        what = "velocity model"
+    else:
+        from hybridfwi.io.segy import looks_like_model, read_model_segy, read_shots
+
+        if kind == "model" or (kind == "auto" and looks_like_model(target)):
+            fig = plot_model(read_model_segy(target), title=os.path.basename(target))
+            what = "velocity model"
+        else:
+            rec = read_shots(target)
+            fig = plot_gathers(rec, title=os.path.basename(target))
+            what = "shot gathers"
+    save_figure(fig, out)
+    return what
+
+
+def gallery_figure(out: str, seed: int = 0, nz: int = 70, nx: int = 70, spacing: float = 10.0) -> None:
+    """Save one model of every registered family (index 0 under ``seed``) to ``out``."""
+    from hybridfwi.core.grid import Grid
+    from hybridfwi.synth.families import FAMILIES, make_model
+
+    g = Grid(nz=nz, nx=nx, dz=spacing, dx=spacing)
+    models = [VelocityModel(make_model(n, seed, 0, nz, nx), g) for n in FAMILIES]
+    save_figure(plot_gallery(models, [n + (" (OOD)" if FAMILIES[n].ood else "") for n in FAMILIES]), out)
