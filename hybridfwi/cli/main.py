@@ -38,9 +38,9 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from hybridfwi.cli import families, generate, plot, synth
+    from hybridfwi.cli import families, fwi, generate, plot, synth
 
-    for mod in (generate, synth, plot, families):
+    for mod in (generate, synth, fwi, plot, families):
         cli.add_command(mod.command)
 
 

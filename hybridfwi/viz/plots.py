@@ -11,7 +11,7 @@ from hybridfwi.core.model import ShotRecord, VelocityModel
 from hybridfwi.core.survey import Survey
 from hybridfwi.io.atomic import atomic_path
 
-__all__ = ["plot_model", "plot_gathers", "plot_sample", "plot_gallery", "plot_file", "gallery_figure", "save_figure"]
+__all__ = ["plot_model", "plot_gathers", "plot_sample", "plot_gallery", "plot_file", "gallery_figure", "plot_model_panels", "plot_history", "plot_gather_comparison", "save_figure"]
 
 
 def _plt():
@@ -198,3 +198,56 @@ def gallery_figure(out: str, seed: int = 0, nz: int = 70, nx: int = 70, spacing:
     g = Grid(nz=nz, nx=nx, dz=spacing, dx=spacing)
     models = [VelocityModel(make_model(n, seed, 0, nz, nx), g) for n in FAMILIES]
     save_figure(plot_gallery(models, [n + (" (OOD)" if FAMILIES[n].ood else "") for n in FAMILIES]), out)
+
+
+def plot_model_panels(models: Sequence[VelocityModel], titles: Sequence[str], vmin: float | None = None, vmax: float | None = None):
+    """Models side by side on one colour scale (m/s), e.g. initial / final / true."""
+    plt = _plt()
+    vmin = min(m.vmin for m in models) if vmin is None else vmin
+    vmax = max(m.vmax for m in models) if vmax is None else vmax
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models) + 1.0, 4.0), squeeze=False)
+    im = None
+    for ax, m, t in zip(axes[0], models, titles):
+        im = _model_axes(ax, m, t, vmin, vmax, None)
+    fig.tight_layout()
+    fig.colorbar(im, ax=axes[0].tolist(), label="velocity (m/s)", shrink=0.9)
+    return fig
+
+
+def plot_history(history: Sequence[dict], title: str = "FWI misfit"):
+    """Data misfit per iteration (log scale), one colour per band; model RMSE when recorded."""
+    plt = _plt()
+    has_rmse = any("model_rmse_ms" in h for h in history)
+    fig, axes = plt.subplots(1, 2 if has_rmse else 1, figsize=(10 if has_rmse else 6, 4), squeeze=False)
+    ax = axes[0][0]
+    x = np.arange(len(history))
+    stages = sorted({h["stage"] for h in history})
+    for st in stages:
+        idx = [i for i, h in enumerate(history) if h["stage"] == st]
+        band = history[idx[0]]["band_hz"]
+        ax.semilogy(x[idx], [history[i]["misfit"] for i in idx], "o-", ms=3, label="full band" if band is None else f"<= {band:g} Hz")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("data misfit (normalised, per band)")
+    ax.set_title(title)
+    ax.legend()
+    if has_rmse:
+        ax2 = axes[0][1]
+        ax2.plot(x, [h.get("model_rmse_ms", np.nan) for h in history], "k.-")
+        ax2.set_xlabel("iteration")
+        ax2.set_ylabel("model RMSE (m/s)")
+        ax2.set_title("model error vs the true model")
+    fig.tight_layout()
+    return fig
+
+
+def plot_gather_comparison(records: Sequence[ShotRecord], titles: Sequence[str], shot: int, percentile: float = 98.0):
+    """The same shot from several records (e.g. observed / initial / final), one clip for all."""
+    plt = _plt()
+    clip = float(np.percentile(np.abs(records[0].data[shot]), percentile)) or 1.0
+    fig, axes = plt.subplots(1, len(records), figsize=(3.0 * len(records) + 0.8, 5.0), sharey=True, squeeze=False)
+    for ax, rec, t in zip(axes[0], records, titles):
+        _gather_axes(ax, rec, shot, clip)
+        ax.set_title(f"{t}\n{ax.get_title()}")
+    axes[0][0].set_ylabel("time (s)")
+    fig.tight_layout()
+    return fig

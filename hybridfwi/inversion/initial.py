@@ -1,0 +1,70 @@
+"""Starting models from a short specification."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+from scipy.ndimage import gaussian_filter
+
+from hybridfwi.core.grid import Grid
+from hybridfwi.errors import InputError
+
+__all__ = ["load_model_file", "initial_model"]
+
+
+def load_model_file(path: str, grid: Grid, what: str = "model") -> np.ndarray:
+    """A velocity model (m/s) from ``.npy`` or depth-sampled SEG-Y, checked against ``grid``."""
+    if not os.path.exists(path):
+        raise InputError(f"{what} file {path!r} does not exist")
+    if path.lower().endswith(".npy"):
+        try:
+            v = np.load(path, allow_pickle=False)
+        except (ValueError, OSError) as exc:
+            raise InputError(f"{what} file {path!r} is not a readable .npy array ({exc})") from None
+    elif path.lower().endswith((".segy", ".sgy")):
+        from hybridfwi.io.segy import read_model_segy
+
+        v = read_model_segy(path).values
+    else:
+        raise InputError(f"{what} file {path!r}: use a .npy or a depth-sampled .segy/.sgy model")
+    v = np.squeeze(np.asarray(v, dtype=np.float32))
+    if v.shape != grid.shape:
+        raise InputError(f"{what} {path!r} has shape {v.shape}, but the survey grid is {grid.shape} (nz, nx)")
+    if not np.all(np.isfinite(v)) or v.min() <= 0:
+        raise InputError(f"{what} {path!r} holds non-finite or non-positive velocities")
+    return v
+
+
+def initial_model(spec: str, grid: Grid) -> np.ndarray:
+    """Build a starting model, float32 ``(nz, nx)`` m/s.
+
+    ``spec`` is one of:
+        ``gradient[:V0:V1]``  linear in depth from V0 at the top to V1 at the bottom (default 1500:4000);
+        ``constant:V``        one velocity everywhere;
+        ``smooth:SIGMA_M:MODEL``  MODEL (.npy or .segy) Gaussian-smoothed with a sigma of SIGMA_M metres;
+        ``MODEL.npy`` / ``MODEL.segy``  a model file on the survey grid.
+    """
+    kind, _, rest = spec.partition(":")
+    try:
+        if kind == "gradient":
+            v0, v1 = (float(x) for x in rest.split(":")) if rest else (1500.0, 4000.0)
+            if v0 <= 0 or v1 <= 0:
+                raise ValueError
+            col = np.linspace(v0, v1, grid.nz, dtype=np.float64)
+            return np.repeat(col[:, None], grid.nx, axis=1).astype(np.float32)
+        if kind == "constant":
+            v = float(rest)
+            if v <= 0:
+                raise ValueError
+            return np.full(grid.shape, v, np.float32)
+        if kind == "smooth":
+            sigma_s, _, path = rest.partition(":")
+            sigma = float(sigma_s)
+            if sigma < 0 or not path:
+                raise ValueError
+            v = load_model_file(path, grid, "initial model")
+            return gaussian_filter(v.astype(np.float64), sigma=(sigma / grid.dz, sigma / grid.dx), mode="nearest").astype(np.float32)
+    except ValueError:
+        raise InputError(f"--initial {spec!r}: expected gradient[:V0:V1], constant:V or smooth:SIGMA_M:MODEL with positive numbers") from None
+    return load_model_file(spec, grid, "initial model")
