@@ -11,6 +11,8 @@ import pytest
 
 from hybridfwi.errors import InputError
 from hybridfwi.physics import forward_model
+from torch.utils.data import Dataset
+
 from hybridfwi.synth.datasets import GenerateConfig, ShotDataset, generate_dataset, plan_shards
 from hybridfwi.synth.families import make_model
 
@@ -102,7 +104,7 @@ def test_out_must_not_be_a_file_or_foreign_folder(tmp_path, small_survey):
 def test_reader_over_our_format(tmp_path, small_survey):
     generate_dataset(_cfg(tmp_path / "ds", small_survey), progress=False)
     ds = ShotDataset(tmp_path / "ds")
-    assert len(ds) == 14
+    assert isinstance(ds, Dataset) and len(ds) == 14
     d, m = ds[9]  # gas sample 2
     assert tuple(d.shape) == (3, 400, 30) and tuple(m.shape) == (1, 40, 60)
     assert ds.family(9) == "gas" and ds.family(3) == "flatfault-b"

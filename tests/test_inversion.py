@@ -210,3 +210,16 @@ def test_config_json_round_trip_and_validation(tmp_path):
     path.write_text(json.dumps({"iterations": 3, "typo_field": 1}))
     with pytest.raises(InputError, match="typo_field"):
         FWIConfig.from_json(str(path))
+
+
+def test_shot_mini_batches_accumulate_the_same_gradient(small_survey):
+    rec, init, _ = _small_problem(small_survey)
+    grads = []
+    for cfg in (FWIConfig(), FWIConfig(shots_per_batch=1), FWIConfig(shots_per_batch=2, storage_mode="cpu")):
+        eng = FWI(rec, init, cfg)
+        eng._prepare_stage()
+        loss, _ = eng.evaluate()
+        grads.append((loss, eng.p.grad.clone()))
+    for loss, g in grads[1:]:
+        assert loss == pytest.approx(grads[0][0], rel=1e-5)
+        torch.testing.assert_close(g, grads[0][1], rtol=1e-4, atol=1e-6 * float(grads[0][1].abs().max()))

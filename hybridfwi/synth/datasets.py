@@ -23,6 +23,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import torch
+from torch.utils.data import Dataset
 
 from hybridfwi.core.survey import Survey
 from hybridfwi.errors import InputError
@@ -312,7 +314,7 @@ def _openfwi_pairs(root: str) -> list[tuple[str, str]]:
     return sorted(pairs, key=lambda p: _natural_key(p[0]))
 
 
-class ShotDataset:
+class ShotDataset(Dataset):
     """A memory-mapped ``torch.utils.data.Dataset`` over dataset folders.
 
     Reads folders written by :func:`generate_dataset` (shards listed in ``manifest.json``) and
@@ -381,7 +383,5 @@ class ShotDataset:
         return np.asarray(self._data[f][j], dtype=np.float32), np.asarray(self._model[f][j], dtype=np.float32)
 
     def __getitem__(self, i: int):
-        import torch
-
         d, m = self.arrays(i)
         return torch.from_numpy(d.copy()), torch.from_numpy(m.copy())
