@@ -38,9 +38,9 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from hybridfwi.cli import families, fwi, generate, plot, synth
+    from hybridfwi.cli import evaluate, families, finetune, fwi, generate, plot, predict, pretrain, synth
 
-    for mod in (generate, synth, fwi, plot, families):
+    for mod in (generate, synth, fwi, pretrain, finetune, predict, evaluate, plot, families):
         cli.add_command(mod.command)
 
 
