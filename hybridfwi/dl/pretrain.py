@@ -48,7 +48,12 @@ def pretrain(cfg: PretrainConfig, progress: bool = True) -> dict:
     norm = Normalizer.fit(ds, seed=cfg.train.seed)
     geometry = next((s.to_dict() for s in ds.surveys if s is not None), None)
     families = sorted({ds.family(i) for i in range(len(ds))} - {""})
-    recipe = {"data": [os.path.abspath(d) for d in cfg.data], "families": families, "samples": len(ds)}
+    from hybridfwi.synth.datasets import read_manifest
+
+    manifests = [read_manifest(d) for d in cfg.data]
+    recipe = {"families": families, "samples": len(ds),
+              "datasets": [({k: v for k, v in m["config"].items() if k != "geometry"} if m else {"folder": os.path.basename(os.path.abspath(d))})
+                           for m, d in zip(manifests, cfg.data)]}
     mcfg = ModelConfig(arch=cfg.arch, arch_kwargs=kwargs, normalizer=norm, geometry=geometry, record={"data_recipe": recipe})
     os.makedirs(cfg.out, exist_ok=True)
 
