@@ -124,7 +124,7 @@ def main() -> None:
             lines.append(f"| {task} | {row} | {e['mae']:.4f} | {e['rmse']:.4f} | {e['ssim']:.4f} | {e['mae_ms']:.1f} | "
                          f"{e['trainable_percent']:.3f} | {mem} | {e['wall_time_s']:.0f} |")
     lines.append(f"\n{a.train} fine-tuning samples and {a.epochs} epochs per task, {a.test} test samples; openfwi geometry; "
-                 f"MAE/RMSE on velocity normalised to [-1, 1]; peak memory is each training process's peak RSS (CPU).")
+                 f"MAE/RMSE on velocity normalised to [-1, 1]; peak memory: each training process's peak anonymous RSS sampled per step on CPU (memory-mapped data excluded), CUDA max allocated on GPU.")
     with open(stem + ".md", "w", encoding="utf-8") as fh:
         fh.write("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -25,3 +25,4 @@ if [ ! -f "$OUT/model.safetensors" ] || [ -f "$OUT/train_state.pt" ]; then  # no
 fi
 hybridfwi generate $(fam_args "${IN[@]}" "${OOD[@]}") --count 30 --seed 2 --out "$DATA/test"
 hybridfwi evaluate --data "$DATA/test" --out "$OUT/evaluation.json"
+python -m hybridfwi.dl.card "$OUT"

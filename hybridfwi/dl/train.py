@@ -75,11 +75,43 @@ def count_parameters(model: torch.nn.Module) -> tuple[int, int]:
     return trainable, total
 
 
+def anonymous_rss_mb() -> float:
+    """Resident anonymous memory of this process (MiB): RSS without the memory-mapped dataset pages."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("RssAnon:"):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
+
+class _PeakMemory:
+    """Peak memory of a training run: CUDA max allocated on GPU; on CPU the largest anonymous RSS
+    sampled after every step (file-backed pages of memory-mapped datasets are not counted)."""
+
+    def __init__(self, device: torch.device):
+        self.device, self.peak = device, 0.0
+        if device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(device)
+
+    def sample(self) -> None:
+        if self.device.type != "cuda":
+            self.peak = max(self.peak, anonymous_rss_mb())
+
+    @property
+    def mb(self) -> float:
+        if self.device.type == "cuda":
+            return torch.cuda.max_memory_allocated(self.device) / 2**20
+        return self.peak
+
+
 def peak_memory_mb(device: torch.device) -> float:
-    """CUDA max allocated on GPU, peak resident set size of the process on CPU (MiB)."""
+    """CUDA max allocated on GPU, the current anonymous RSS on CPU (MiB)."""
     if device.type == "cuda":
         return torch.cuda.max_memory_allocated(device) / 2**20
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+    return anonymous_rss_mb()
 
 
 def machine() -> dict:
@@ -158,8 +190,7 @@ def fit(model: torch.nn.Module, ds: ShotDataset, norm: Normalizer, in_shape, cfg
         sched.load_state_dict(st["scheduler"])
         start_epoch, best, history, wall = int(st["epoch"]), float(st["best"]), json.loads(st["history"]), float(st["wall"])
     use_amp = device.type == "cuda"
-    if device.type == "cuda":
-        torch.cuda.reset_peak_memory_stats(device)
+    memory = _PeakMemory(device)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
         model.train()
@@ -179,6 +210,7 @@ def fit(model: torch.nn.Module, ds: ShotDataset, norm: Normalizer, in_shape, cfg
                 opt.step()
                 sched.step()
                 losses.append(float(loss.detach()))
+                memory.sample()
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
                 bar.update(len(x))
         val = evaluate_arrays(model, ds, va, norm, in_shape, device) if len(va) else {"mae": [float(np.mean(losses))]}
@@ -202,7 +234,8 @@ def fit(model: torch.nn.Module, ds: ShotDataset, norm: Normalizer, in_shape, cfg
         "trainable_parameters": trainable,
         "total_parameters": total,
         "trainable_percent": 100.0 * trainable / total,
-        "peak_memory_mb": peak_memory_mb(device),
+        "peak_memory_mb": memory.mb,
+        "peak_memory_kind": "cuda max allocated" if device.type == "cuda" else "peak anonymous RSS, sampled per step",
         "device": str(device),
         "wall_time_s": wall,
         "best_val_mae": best,
