@@ -1,1 +1,1 @@
-"""File input and output: SEG-Y/SU (segy.py, the only importer of segyio) and atomic writes."""
+"""File input and output: SEG-Y/SU (segy.py and scan.py, the only importers of segyio) and atomic writes."""
