@@ -18,7 +18,8 @@ from hybridfwi.core.model import ShotRecord, VelocityModel
 from hybridfwi.errors import InputError
 from hybridfwi.inversion.config import FWIConfig
 from hybridfwi.inversion.fwi import FWI, data_misfit
-from hybridfwi.inversion.initial import initial_model, load_model_file
+from hybridfwi.inversion.initial import initial_model
+from hybridfwi.io.arrays import load_model_file
 from hybridfwi.io.atomic import atomic_save_npy, atomic_write_text
 from hybridfwi.metrics import mae, rmse, ssim
 

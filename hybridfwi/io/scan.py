@@ -191,9 +191,8 @@ def scan(path: str) -> SegyScan:
         if kind == "segy":
             fmt_code = int(fh.bin[segyio.BinField.Format])
             bin_dt = int(fh.bin[segyio.BinField.Interval])
-            bin_ns = int(fh.bin[segyio.BinField.Samples])
         else:
-            fmt_code, bin_dt, bin_ns = 5, 0, ns
+            fmt_code, bin_dt = 5, 0
     # sample count and interval
     tr_ns = int(h[TF.TRACE_SAMPLE_COUNT][0])
     if tr_ns != ns:

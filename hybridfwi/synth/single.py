@@ -10,6 +10,7 @@ import numpy as np
 from hybridfwi.core.model import ShotRecord, VelocityModel
 from hybridfwi.core.survey import Survey
 from hybridfwi.errors import InputError
+from hybridfwi.io.arrays import load_model_file
 from hybridfwi.io.atomic import atomic_save_npy
 from hybridfwi.physics.forward import ForwardConfig, forward_model
 from hybridfwi.synth.families import FAMILIES, make_model
@@ -62,21 +63,10 @@ def model_paths(out: str) -> tuple[str, str]:
 
 
 def resolve_model(spec: str, survey: Survey, seed: int = 0) -> np.ndarray:
-    """``FAMILY[:INDEX]`` or ``MODEL.npy`` -> float32 ``(nz, nx)`` velocities (m/s) on the survey grid."""
+    """``FAMILY[:INDEX]``, ``MODEL.npy`` or ``MODEL.segy`` -> float32 ``(nz, nx)`` velocities (m/s) on the survey grid."""
     g = survey.grid
-    if spec.endswith(".npy") or os.path.sep in spec:
-        if not os.path.exists(spec):
-            raise InputError(f"model file {spec!r} does not exist")
-        try:
-            v = np.load(spec, allow_pickle=False)
-        except (ValueError, OSError) as exc:
-            raise InputError(f"model file {spec!r} is not a readable .npy array ({exc})") from None
-        v = np.squeeze(np.asarray(v, dtype=np.float32))
-        if v.shape != g.shape:
-            raise InputError(f"model {spec!r} has shape {v.shape} but the geometry's grid is {g.shape}; use a matching --geometry")
-        if not np.all(np.isfinite(v)) or v.min() <= 0:
-            raise InputError(f"model {spec!r} holds non-finite or non-positive velocities")
-        return v
+    if spec.lower().endswith((".npy", ".segy", ".sgy")) or os.path.sep in spec:
+        return load_model_file(spec, g, "model")
     name, _, index = spec.partition(":")
     if name not in FAMILIES:
         raise InputError(f"--model {spec!r} is neither a .npy file nor a family; known families: {', '.join(FAMILIES)}")
