@@ -178,6 +178,16 @@ def test_predict_and_evaluate_cli(tiny_data, tiny_base, tmp_path):
     assert r.exit_code == 2
     r = runner.invoke(cli, ["predict", str(tmp_path / "missing.segy"), "--model", tiny_base, "--out", str(tmp_path / "p2")])
     assert r.exit_code == 2 and "no such file" in r.output
+    for args, words in (
+        (["pretrain", "--data", str(tmp_path / "nodata"), "--out", str(tmp_path / "pt")], "does not exist"),
+        (["pretrain", "--data", str(root / "a"), "--epochs", "0", "--out", str(tmp_path / "pt")], "--epochs"),
+        (["finetune", "--base", str(tmp_path), "--data", str(root / "b"), "--out", str(tmp_path / "ft")], "not a model checkpoint"),
+        (["evaluate", "--model", tiny_base, "--data", str(root / "a"), "--out", str(tmp_path / "m.txt")], ".json"),
+        (["pretrain", "--data", str(root / "a"), "--out", tiny_base], "not empty"),
+    ):
+        r = runner.invoke(cli, args)
+        assert r.exit_code == 2 and words in r.output and "Traceback" not in r.output, (args, r.output)
+    assert not (tmp_path / "pt").exists() and not (tmp_path / "ft").exists()
 
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(DEFAULT_MODEL, "model.safetensors")), reason="no shipped model")

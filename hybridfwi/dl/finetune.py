@@ -10,6 +10,7 @@ that names the base checkpoint; ``full`` writes a complete checkpoint instead.
 from __future__ import annotations
 
 import json
+import logging
 import os
 from dataclasses import dataclass, field
 
@@ -25,6 +26,7 @@ __all__ = ["METHODS", "FinetuneConfig", "finetune", "adapt", "load_model", "targ
 
 METHODS = ("full", "lora", "dora", "loha", "lokr", "ia3")
 ADAPTER_META = "hybridfwi_adapter.json"
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -108,9 +110,12 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
         raise InputError(f"--out {cfg.out!r} is not empty; add --resume to continue, or choose another --out")
     if cfg.method not in METHODS:
         raise InputError(f"unknown method {cfg.method!r}; use one of {', '.join(METHODS)}")
+    cfg.train.validate()
     base_path = resolve_model_path(cfg.base)
     model, mcfg = load_checkpoint(base_path)
     ds = ShotDataset(cfg.data)
+    if ds.arrays(0)[0].shape != tuple(mcfg.in_shape):
+        log.info("fine-tuning data %s are resampled to the network input %s", ds.arrays(0)[0].shape, mcfg.in_shape)
     torch.manual_seed(cfg.train.seed)
     model = adapt(model, cfg.method, cfg.rank, cfg.alpha, cfg.modules)
     os.makedirs(cfg.out, exist_ok=True)

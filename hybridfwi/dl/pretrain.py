@@ -39,6 +39,7 @@ def _check_out(out: str, resume: bool) -> None:
 def pretrain(cfg: PretrainConfig, progress: bool = True) -> dict:
     """Train a network from scratch on every sample of ``cfg.data``; write the best checkpoint."""
     _check_out(cfg.out, cfg.resume)
+    cfg.train.validate()
     ds = ShotDataset(cfg.data)
     data_shape = ds.arrays(0)[0].shape
     model_shape = ds.arrays(0)[1].shape[1:]
