@@ -30,7 +30,7 @@ from hybridfwi.physics.filters import Band, apply_band, band_response
 from hybridfwi.physics.forward import ForwardConfig, resolve_device, simulate
 from hybridfwi.physics.misfits import misfit, misfit_scale
 
-__all__ = ["FWI", "FWIResult", "fwi", "data_misfit"]
+__all__ = ["FWI", "FWIResult", "fwi", "data_misfit", "forward_config"]
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +63,8 @@ class _Diverged(Exception):
     pass
 
 
-def _forward_config(cfg: FWIConfig, device: torch.device) -> ForwardConfig:
+def forward_config(cfg: FWIConfig, device: torch.device) -> ForwardConfig:
+    """The modelling options an inversion with ``cfg`` uses (max_vel pinned to vmax)."""
     # the inversion grid is the survey grid: dispersion on it is the user's choice, warn only
     return ForwardConfig(accuracy=cfg.accuracy, pml_width=cfg.pml_width, max_vel=cfg.vmax, dispersion="warn", device=str(device))
 
@@ -84,7 +85,7 @@ def data_misfit(model: np.ndarray, observed: ShotRecord, cfg: FWIConfig, wavelet
     """Data misfit of ``model`` (normalised, as in the inversion) in one band (default: full band)."""
     device = resolve_device(cfg.device)
     s = observed.survey
-    fwd = _forward_config(cfg, device)
+    fwd = forward_config(cfg, device)
     w = torch.as_tensor(s.wavelet.array(s.nt, s.dt) if wavelet is None else wavelet, device=device)
     resp = band_response(Band(high=band_hz, low=cfg.low_cut), s.nt, s.dt)
     obs = torch.as_tensor(apply_band(observed.data, resp, axis=1), device=device)
@@ -117,7 +118,7 @@ class FWI:
         s.validate()
         self.observed, self.survey = observed, s
         self.device = resolve_device(config.device)
-        self.fwd = _forward_config(config, self.device)
+        self.fwd = forward_config(config, self.device)
         self.param = BoundedVelocity(config.vmin, config.vmax)
         self.true = None if true is None else np.asarray(true, np.float32)
         self.checkpoint_path = checkpoint

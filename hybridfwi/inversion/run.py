@@ -126,7 +126,7 @@ def _figures(out: str, record: ShotRecord, v0: np.ndarray, final: np.ndarray, tr
              history: list[dict], cfg: FWIConfig, wavelet: np.ndarray) -> None:
     import torch
 
-    from hybridfwi.inversion.fwi import _forward_config
+    from hybridfwi.inversion.fwi import forward_config
     from hybridfwi.physics.forward import resolve_device, simulate
     from hybridfwi.viz.plots import plot_gather_comparison, plot_history, plot_model_panels, save_figure
 
@@ -137,7 +137,7 @@ def _figures(out: str, record: ShotRecord, v0: np.ndarray, final: np.ndarray, tr
     save_figure(plot_history(history), os.path.join(out, "misfit.png"))
     shot = record.survey.n_shots // 2
     device = resolve_device(cfg.device)
-    fwd = _forward_config(cfg, device)
+    fwd = forward_config(cfg, device)
     w = torch.as_tensor(wavelet, device=device)
     recs = [record]
     with torch.no_grad():

@@ -30,7 +30,7 @@ class ForwardConfig:
 
     Attributes:
         accuracy: finite-difference order in space (2, 4, 6 or 8).
-        pml_width: absorbing-boundary width, cells (of the modelling grid).
+        pml_width: absorbing-boundary width, cells of the survey grid (scaled with ``refine``).
         max_vel: velocity for the CFL condition and the PML, m/s; must be at least the model's
             maximum. Pinned so that results do not change with the model.
         refine: model on a grid ``refine`` times finer than the survey's (model bilinearly
@@ -110,7 +110,8 @@ def check_dispersion(vmin: float, survey: Survey, config: ForwardConfig) -> floa
 
 
 def _boundary(survey: Survey, config: ForwardConfig, scale: int) -> dict:
-    w = int(config.pml_width)
+    """deepwave's pml_width/boundary; the PML keeps its physical thickness on a refined grid."""
+    w = int(config.pml_width) * scale
     if survey.free_surface:
         return {"pml_width": [0, w, w, w], "boundary": ["free", "pml", "pml", "pml"]}
     return {"pml_width": w}
