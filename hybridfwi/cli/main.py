@@ -38,9 +38,9 @@ def cli(verbose: bool) -> None:
 
 
 def _register() -> None:
-    from hybridfwi.cli import evaluate, families, finetune, fwi, generate, info, plot, predict, pretrain, synth
+    from hybridfwi.cli import evaluate, families, finetune, fwi, generate, info, invert, plot, predict, pretrain, synth
 
-    for mod in (generate, synth, fwi, pretrain, finetune, predict, evaluate, info, plot, families):
+    for mod in (invert, generate, synth, fwi, pretrain, finetune, predict, evaluate, info, plot, families):
         cli.add_command(mod.command)
 
 
