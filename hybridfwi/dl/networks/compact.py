@@ -12,7 +12,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from hybridfwi.dl.networks.blocks import ConvBlock, UpBlock
+from hybridfwi.dl.networks.blocks import ConvBlock, UpBlock, to_output_shape
 from hybridfwi.dl.registry import register_model
 
 __all__ = ["CompactNet"]
@@ -53,13 +53,7 @@ class CompactNet(nn.Module):
         code = self.encoder(x).flatten(1)
         y = F.leaky_relu(self.fc(code), 0.2).view(-1, 4 * self._w, 5, 5)
         y = self.decoder(y)
-        nz, nx = self.out_shape
-        if nz <= 80 and nx <= 80:
-            top, left = (80 - nz) // 2, (80 - nx) // 2
-            y = y[..., top:top + nz, left:left + nx]
-        else:
-            y = F.interpolate(y, size=(nz, nx), mode="bilinear", align_corners=False)
-        return torch.tanh(self.head(y))
+        return torch.tanh(self.head(to_output_shape(y, self.out_shape)))
 
 
 @register_model("compact")

@@ -12,9 +12,8 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
-import torch.nn.functional as F
 
-from hybridfwi.dl.networks.blocks import ConvBlock, UpBlock
+from hybridfwi.dl.networks.blocks import ConvBlock, UpBlock, to_output_shape
 from hybridfwi.dl.registry import register_model
 
 __all__ = ["InversionNet"]
@@ -48,18 +47,11 @@ class InversionNet(nn.Module):
             UpBlock(2 * w, w), ConvBlock(w, w),  # 80
         )
         self.head = nn.Conv2d(w, 1, 3, padding=1)
-        self._crop = 80
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """``(batch, shots, nt, receivers)`` normalised seismic -> ``(batch, 1, nz, nx)`` in [-1, 1]."""
         y = self.decoder(self.code(self.encoder(x)))
-        nz, nx = self.out_shape
-        if nz <= self._crop and nx <= self._crop:  # centre crop, as OpenFWI crops 80 -> 70
-            top, left = (self._crop - nz) // 2, (self._crop - nx) // 2
-            y = y[..., top:top + nz, left:left + nx]
-        else:
-            y = F.interpolate(y, size=(nz, nx), mode="bilinear", align_corners=False)
-        return torch.tanh(self.head(y))
+        return torch.tanh(self.head(to_output_shape(y, self.out_shape)))
 
 
 @register_model("inversionnet")
