@@ -17,7 +17,7 @@ from hybridfwi.errors import InputError
 from hybridfwi.io.atomic import atomic_save_npy, atomic_write_text
 from hybridfwi.physics.forward import resolve_device
 
-__all__ = ["predict_record", "predict_file", "evaluate", "EvalConfig"]
+__all__ = ["predict_record", "predict_mapped", "predict_file", "evaluate", "EvalConfig"]
 
 
 @torch.no_grad()
@@ -37,6 +37,30 @@ def predict_record(model: torch.nn.Module, cfg: ModelConfig, record: ShotRecord,
         y = F.interpolate(y, size=g.shape, mode="bilinear", align_corners=True)
     v = cfg.normalizer.velocity_inverse(y)[0, 0].cpu().numpy().astype(np.float32)
     return VelocityModel(v, g)
+
+
+@torch.no_grad()
+def predict_mapped(model: torch.nn.Module, cfg: ModelConfig, record: ShotRecord, device: torch.device | str = "cpu"):
+    """Velocity (m/s, on the record's grid) predicted with the survey read in the network's frame.
+
+    The survey is scaled into the geometry the network was trained on (acoustic scale invariance,
+    :mod:`hybridfwi.dl.mapping`) and the prediction is read back at the survey's own metres.
+    Returns ``(VelocityModel, NetworkFrame)``; a checkpoint without a recorded geometry falls back
+    to :func:`predict_record` (frame None).
+    """
+    from hybridfwi.core.survey import Survey
+    from hybridfwi.dl.mapping import from_network, network_frame, to_network
+
+    if cfg.geometry is None:
+        return predict_record(model, cfg, record, device), None
+    device = resolve_device(str(device))
+    model = model.to(device).eval()
+    net = Survey.from_dict(cfg.geometry)
+    frame = network_frame(record.survey, net)
+    x = torch.as_tensor(to_network(record, net, frame)[None], device=device)
+    y = model(fit_input(cfg.normalizer.data(x), cfg.in_shape)).float()
+    v = cfg.normalizer.velocity_inverse(y)[0, 0].cpu().numpy()
+    return VelocityModel(from_network(v, net, frame, record.survey.grid), record.survey.grid), frame
 
 
 def predict_file(model_spec: str | None, target: str, out: str, device: str = "auto") -> dict:

@@ -40,6 +40,8 @@ class FWIRun:
         true: true model file (.npy / .segy), to report model errors; optional.
         resume: continue from ``out/checkpoint.pt``.
         progress: progress bars.
+        record: the observed data already in memory (e.g. a processed field survey); when given,
+            ``survey`` only labels the run.
     """
 
     survey: str
@@ -49,6 +51,7 @@ class FWIRun:
     true: str | None = None
     resume: bool = False
     progress: bool = True
+    record: ShotRecord | None = None
 
 
 def _check_out(run: FWIRun) -> None:
@@ -69,7 +72,7 @@ def run_fwi(run: FWIRun) -> dict:
 
     t_start = time.perf_counter()
     _check_out(run)
-    record = read_shots(run.survey)
+    record = run.record if run.record is not None else read_shots(run.survey)
     if not np.all(np.isfinite(record.data)):
         raise InputError(f"{run.survey}: the data hold NaN or infinite samples")
     survey = record.survey

@@ -45,6 +45,9 @@ class SegyScan:
         dropped: reason -> number of traces left out (auxiliary, dead, all-zero, NaN).
         repairs: what was fixed on read, one line each.
         problems: what makes the file unusable for inversion as it stands, one line each.
+        traces: with ``scan(path, keep_traces=True)``, the usable traces and their headers after
+            scalars: ``data`` ``(n, ns)`` float32, ``ffid``, ``trace_number``, ``sx``, ``sy``, ``gx``,
+            ``gy`` (m), ``source_depth``, ``source_elevation``, ``receiver_elevation`` (m), each ``(n,)``.
     """
 
     path: str
@@ -66,6 +69,7 @@ class SegyScan:
     dropped: dict = field(default_factory=dict)
     repairs: list = field(default_factory=list)
     problems: list = field(default_factory=list)
+    traces: dict | None = field(default=None, repr=False)
 
     def summary(self) -> list[str]:
         """Lines for ``hybridfwi info``."""
@@ -143,8 +147,11 @@ def _check_size(path: str, kind: str, endian: str) -> tuple[int, int]:
     return body // trace, ns
 
 
-def scan(path: str) -> SegyScan:
-    """Inspect ``path`` (SEG-Y, or SU by its ``.su`` ending); InputError when it cannot be read at all."""
+def scan(path: str, keep_traces: bool = False) -> SegyScan:
+    """Inspect ``path`` (SEG-Y, or SU by its ``.su`` ending); InputError when it cannot be read at all.
+
+    With ``keep_traces`` the usable traces and their scaled headers are kept in ``.traces``.
+    """
     import segyio
 
     from hybridfwi.io.segy import detect_endian
@@ -181,7 +188,8 @@ def scan(path: str) -> SegyScan:
         ns = len(fh.samples)
         keys = (TF.FieldRecord, TF.TraceNumber, TF.CDP, TF.offset, TF.SourceX, TF.GroupX, TF.SourceY, TF.GroupY,
                 TF.SourceGroupScalar, TF.TraceIdentificationCode, TF.DelayRecordingTime, TF.ScalarTraceHeader,
-                TF.CoordinateUnits, TF.INLINE_3D, TF.TRACE_SAMPLE_COUNT, TF.TRACE_SAMPLE_INTERVAL)
+                TF.CoordinateUnits, TF.INLINE_3D, TF.TRACE_SAMPLE_COUNT, TF.TRACE_SAMPLE_INTERVAL,
+                TF.SourceDepth, TF.SourceSurfaceElevation, TF.ReceiverGroupElevation, TF.ElevationScalar)
         h = {k: fh.attributes(k)[:].astype(np.int64) for k in keys}
         data = fh.trace.raw[:]
         text = None
@@ -280,8 +288,16 @@ def scan(path: str) -> SegyScan:
     if layout == "shot gathers" and not has_geometry:
         problems.append("no geometry in the headers (all coordinates are 0): give it on the command line "
                         "(e.g. --receiver-spacing and --source-x)")
+    traces = None
+    if keep_traces:
+        el = h[TF.ElevationScalar]
+        traces = {"data": np.ascontiguousarray(data[keep], dtype=np.float32), "ffid": h[TF.FieldRecord][keep],
+                  "trace_number": h[TF.TraceNumber][keep], "sx": sx[keep], "sy": sy[keep], "gx": gx[keep], "gy": gy[keep],
+                  "source_depth": _scale(h[TF.SourceDepth], el)[keep],
+                  "source_elevation": _scale(h[TF.SourceSurfaceElevation], el)[keep],
+                  "receiver_elevation": _scale(h[TF.ReceiverGroupElevation], el)[keep]}
     return SegyScan(
-        path=path, kind=kind, endian=endian, text_encoding=None if text is None else _text_encoding(text),
+        path=path, traces=traces, kind=kind, endian=endian, text_encoding=None if text is None else _text_encoding(text),
         sample_format=_FORMAT_NAME.get(fmt_code, f"format {fmt_code}"), n_traces=n, ns=ns, dt=dt, t0=t0, layout=layout,
         shots=shots,
         source_x=(float(sx[keep].min()), float(sx[keep].max())) if keep.any() else (0.0, 0.0),

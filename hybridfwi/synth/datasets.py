@@ -51,6 +51,8 @@ class GenerateConfig:
         forward: modelling options.
         batch: models per deepwave call (affects speed and memory, never the bytes written).
         shard_size: samples per ``dataK.npy`` (OpenFWI publishes 500).
+        water: ``(velocity m/s, seabed depth m)``: every model gets this water layer on top (a
+            survey-specific training set for marine data); None leaves the families as they are.
     """
 
     families: Sequence[str]
@@ -61,6 +63,7 @@ class GenerateConfig:
     forward: ForwardConfig = field(default_factory=ForwardConfig)
     batch: int = 8
     shard_size: int = 500
+    water: tuple | None = None
 
     def validate(self) -> None:
         if not self.families:
@@ -79,7 +82,9 @@ class GenerateConfig:
             raise InputError(f"--shard-size must be a positive integer, got {self.shard_size}")
         self.survey.validate()
         # every family spans [VMIN, VMAX]: refuse a grid or max_vel that some model would break
-        check_dispersion(VMIN, self.survey, self.forward)
+        if self.water is not None and not (len(self.water) == 2 and self.water[0] > 0 and self.water[1] >= 0):
+            raise InputError(f"water must be (velocity m/s > 0, seabed depth m >= 0), got {self.water!r}")
+        check_dispersion(min(VMIN, self.water[0]) if self.water else VMIN, self.survey, self.forward)
         if self.forward.max_vel < VMAX:
             raise InputError(f"--max-vel {self.forward.max_vel:g} is below the families' {VMAX:g} m/s maximum; raise it")
 
@@ -87,7 +92,8 @@ class GenerateConfig:
         """What the bytes of the dataset depend on (a resume must match it exactly)."""
         fwd = self.forward.to_dict()
         fwd.pop("device")
-        return {
+        extra = {"water": [float(v) for v in self.water]} if self.water is not None else {}
+        return extra | {
             "families": list(self.families),
             "count_per_family": int(self.count),
             "seed": int(self.seed),
@@ -217,6 +223,8 @@ def generate_dataset(cfg: GenerateConfig, progress: bool = True, on_chunk: Calla
                 use.append((lo, hi, dpath, mpath))
             for lo, hi in _batches(covered, cfg.batch):
                 models = np.stack([make_model(shard["family"], cfg.seed, shard["start"] + i, g.nz, g.nx) for i in range(lo, hi)])
+                if cfg.water is not None:
+                    models[:, g.z < cfg.water[1]] = cfg.water[0]
                 data = forward_model(models, cfg.survey, fwd)
                 dpath = os.path.join(partial, f"shard{k}_{lo}.data.npy")
                 mpath = os.path.join(partial, f"shard{k}_{lo}.model.npy")

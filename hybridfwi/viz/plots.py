@@ -11,7 +11,7 @@ from hybridfwi.core.model import ShotRecord, VelocityModel
 from hybridfwi.core.survey import Survey
 from hybridfwi.io.atomic import atomic_path
 
-__all__ = ["plot_model", "plot_gathers", "plot_sample", "plot_gallery", "plot_file", "gallery_figure", "plot_model_panels", "plot_history", "plot_gather_comparison", "save_figure"]
+__all__ = ["plot_model", "plot_gathers", "plot_sample", "plot_gallery", "plot_file", "gallery_figure", "plot_model_panels", "plot_history", "plot_gather_comparison", "plot_wavelet", "save_figure"]
 
 
 def _plt():
@@ -249,5 +249,25 @@ def plot_gather_comparison(records: Sequence[ShotRecord], titles: Sequence[str],
         _gather_axes(ax, rec, shot, clip)
         ax.set_title(f"{t}\n{ax.get_title()}")
     axes[0][0].set_ylabel("time (s)")
+    fig.tight_layout()
+    return fig
+
+
+def plot_wavelet(wavelet: np.ndarray, dt: float, title: str = "source wavelet"):
+    """A wavelet (``(nt,)``, sample interval ``dt`` s) in time and its amplitude spectrum."""
+    plt = _plt()
+    w = np.asarray(wavelet, dtype=np.float64)
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    t = dt * np.arange(w.size)
+    last = int(np.flatnonzero(np.abs(w) > 1e-3 * np.abs(w).max())[-1]) + 1 if np.any(w) else w.size
+    a.plot(t[: max(last, 2)], w[: max(last, 2)], "k-")
+    a.set_xlabel("time (s)")
+    a.set_title(title)
+    f = np.fft.rfftfreq(w.size, dt)
+    spec = np.abs(np.fft.rfft(w))
+    b.plot(f, spec / (spec.max() or 1.0), "k-")
+    b.set_xlabel("frequency (Hz)")
+    b.set_ylabel("amplitude (normalised)")
+    b.set_xlim(0, f[np.flatnonzero(spec > 0.01 * spec.max())[-1]] * 1.2 if np.any(spec) else f[-1])
     fig.tight_layout()
     return fig
