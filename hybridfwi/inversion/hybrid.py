@@ -212,6 +212,8 @@ def invert(cfg: InvertConfig) -> dict:
                         "device": cfg.device})
     if field_data:
         fcfg.estimate_wavelet = True
+        if cfg.fwi is None:  # field amplitudes are uncertain: trace-normalised correlation by default
+            fcfg.misfit = "gc"
     if water is not None and water.seabed_depth is not None and fcfg.freeze_above_m is None:
         fcfg.freeze_above_m = float(water.seabed_depth)
     fcfg.validate(s.dt)

@@ -53,48 +53,107 @@ def first_breaks(data: np.ndarray, dt: float, fraction: float = 0.2, skip_s: flo
     return idx * dt
 
 
+def _robust_fit(a: np.ndarray, y: np.ndarray, rounds: int = 3) -> tuple[np.ndarray, np.ndarray] | None:
+    """Least squares ``a @ coef ~ y`` with outliers (beyond 4 robust sigmas) dropped; (coef, kept)."""
+    keep = np.ones(y.size, dtype=bool)
+    coef = None
+    for _ in range(rounds):
+        if keep.sum() < max(4, a.shape[1] + 2):
+            return None
+        coef, *_ = np.linalg.lstsq(a[keep], y[keep], rcond=None)
+        res = y - a @ coef
+        mad = np.median(np.abs(res[keep] - np.median(res[keep]))) + 1e-12
+        keep = np.abs(res - np.median(res[keep])) <= 4.0 * 1.4826 * mad
+    return coef, keep
+
+
+def _after_direct(data: np.ndarray, dt: float, t_direct: np.ndarray, fraction: float) -> np.ndarray:
+    """First-break times (s from the first sample) of the first event after the direct wave: each
+    trace is muted until the direct wave's envelope has fallen below ``fraction`` of its peak."""
+    from scipy.signal import hilbert
+
+    x = np.moveaxis(np.asarray(data, dtype=np.float64), -2, -1)
+    env = np.abs(hilbert(x, axis=-1))
+    out = np.full(env.shape[:-1], np.nan)
+    for idx in np.ndindex(*env.shape[:-1]):
+        e = env[idx]
+        i0 = int(round(t_direct[idx] / dt))
+        if i0 >= e.size - 2:
+            continue
+        ip = i0 + int(np.argmax(e[i0: i0 + max(3, e.size // 10)]))
+        after = np.flatnonzero(e[ip:] < fraction * e[ip])
+        if after.size == 0:
+            continue
+        i1 = ip + int(after[0])
+        rest = e[i1:]
+        if rest.max() <= 0:
+            continue
+        out[idx] = (i1 + int(np.argmax(rest >= fraction * rest.max()))) * dt
+    return out
+
+
 def pick_water(data: np.ndarray, dt: float, t_first: float, offsets: np.ndarray, source_z: np.ndarray,
                receiver_z: np.ndarray, fraction: float = 0.2) -> WaterLayer | None:
     """Water velocity and seabed depth from shot gathers.
 
+    Two readings of the near-offset first breaks are tried: a seabed-reflection hyperbola (deep
+    water, weak direct wave) and a direct-wave line through the origin (shallow water); the one
+    that fits better with a plausible water velocity wins. With the direct wave first, the seabed
+    reflection is picked after it (the direct wave muted) and its zero-offset time
+    ``t0 = sqrt(t^2 - x^2 / v_w^2)`` gives the depth.
+
     Args:
         data: ``(n_shots, nt, n_receivers)``.
-        dt: sample interval, s; ``t_first``: time after the shot of the first sample, s.
+        dt: sample interval, s; ``t_first``: time after the shot (or after the wavelet's onset)
+            of the first sample, s.
         offsets: signed offsets, m, ``(n_shots, n_receivers)``.
         source_z, receiver_z: depths, m, ``(n_shots,)`` and ``(n_shots, n_receivers)``.
 
     Returns:
         The layer, or None when no plausible water velocity comes out of the picks.
     """
-    t = first_breaks(data, dt, fraction) + t_first
+    fb = first_breaks(data, dt, fraction)
+    t = fb + t_first
     x = np.abs(offsets)
-    near = x <= np.median(x)  # the nearer half: before the seabed head wave overtakes
-    xs, ts = x[near].ravel(), t[near].ravel()
-    keep = np.ones(xs.size, dtype=bool)
-    coef = None
-    for _ in range(3):
-        if keep.sum() < 4:
-            return None
-        a = np.stack([np.ones(keep.sum()), xs[keep] ** 2], axis=1)
-        coef, *_ = np.linalg.lstsq(a, ts[keep] ** 2, rcond=None)
-        res = ts ** 2 - (coef[0] + coef[1] * xs ** 2)
-        mad = np.median(np.abs(res[keep] - np.median(res[keep]))) + 1e-12
-        keep = np.abs(res - np.median(res[keep])) <= 4.0 * 1.4826 * mad
-    if coef is None or coef[1] <= 0:
-        return None
-    v = float(1.0 / np.sqrt(coef[1]))
-    if not WATER_RANGE[0] <= v <= WATER_RANGE[1]:
-        return None
-    pred = np.sqrt(np.clip(coef[0] + coef[1] * xs[keep] ** 2, 0.0, None))
-    rms = float(np.sqrt(np.mean((pred - ts[keep]) ** 2)))
     zs, zr = float(np.median(source_z)), float(np.median(receiver_z))
-    if coef[0] <= (2.0 * (zs + zr) / v) ** 2 or coef[0] <= (5 * dt) ** 2:
-        return WaterLayer(velocity=v, seabed_depth=None, t0=None, picks=int(keep.sum()), rms_residual_s=rms,
-                          method="direct-wave slope (no seabed reflection found ahead of it)")
-    t0 = float(np.sqrt(coef[0]))
-    depth = 0.5 * (v * t0 + zs + zr)
-    return WaterLayer(velocity=v, seabed_depth=float(depth), t0=t0, picks=int(keep.sum()), rms_residual_s=rms,
-                      method="seabed-reflection hyperbola fitted to first-break picks")
+    # the reflection: nearer half (before head waves overtake); the direct wave: nearest quarter (where
+    # it is still strong enough to be the first break)
+    near = x <= np.median(x)
+    xs, ts = x[near].ravel(), t[near].ravel()
+    hyper = _robust_fit(np.stack([np.ones(xs.size), xs ** 2], axis=1), ts ** 2)
+    nearest = x <= np.percentile(x, 25)
+    xl, tl = x[nearest].ravel(), t[nearest].ravel()
+    line = _robust_fit(np.stack([np.ones(xl.size), xl], axis=1), tl)
+    cands = []
+    if hyper is not None and hyper[0][1] > 0:
+        (a, b), keep = hyper
+        v = 1.0 / np.sqrt(b)
+        pred = np.sqrt(np.clip(a + b * xs[keep] ** 2, 0.0, None))
+        cands.append(("hyperbola", v, float(np.sqrt(np.mean((pred - ts[keep]) ** 2))), int(keep.sum()), a))
+    if line is not None and line[0][1] > 0:
+        (c, b), keep = line
+        v = 1.0 / b
+        cands.append(("line", v, float(np.sqrt(np.mean((c + b * xl[keep] - tl[keep]) ** 2))), int(keep.sum()), c))
+    cands = [c for c in cands if WATER_RANGE[0] <= c[1] <= WATER_RANGE[1]]
+    if not cands:
+        return None
+    kind, v, rms, n, par = min(cands, key=lambda c: c[2])
+    if kind == "hyperbola" and par > (2.0 * (zs + zr) / v) ** 2 and par > (5 * dt) ** 2:
+        t0 = float(np.sqrt(par))
+        return WaterLayer(velocity=float(v), seabed_depth=float(0.5 * (v * t0 + zs + zr)), t0=t0, picks=n,
+                          rms_residual_s=rms, method="seabed-reflection hyperbola fitted to first-break picks")
+    # direct wave first: pick the seabed reflection behind it, at the nearest offsets
+    closest = x <= np.percentile(x, 25)
+    t_sb = _after_direct(data, dt, fb, fraction) + t_first
+    sel = closest & np.isfinite(t_sb)
+    t0s = np.sqrt(np.clip(t_sb[sel] ** 2 - (x[sel] / v) ** 2, 0.0, None))
+    t0s = t0s[t0s > (zs + zr) / v + 2 * dt]
+    if t0s.size < 3:
+        return WaterLayer(velocity=float(v), seabed_depth=None, t0=None, picks=n, rms_residual_s=rms,
+                          method="direct-wave slope (no seabed reflection found behind it)")
+    t0 = float(np.median(t0s))
+    return WaterLayer(velocity=float(v), seabed_depth=float(0.5 * (v * t0 + zs + zr)), t0=t0, picks=n + int(t0s.size),
+                      rms_residual_s=rms, method="direct-wave slope; seabed from the reflection picked behind it")
 
 
 def impose_water(model: np.ndarray, z: np.ndarray, water: WaterLayer) -> np.ndarray:
