@@ -48,7 +48,7 @@ class AdaptConfig:
     families: tuple = LAND_FAMILIES
     count: int = 32
     seed: int = 0
-    rank: int = 4
+    rank: int = 1
     epochs: int = 10
     lr: float = 2e-3
     water: tuple | None = None
