@@ -104,7 +104,7 @@ def read_field(path: str, receiver_spacing: float | None = None, source_x: list[
     s = scan(path, keep_traces=True)
     name = os.path.basename(os.fspath(path))
     if s.layout in _FATAL_LAYOUTS:
-        why = s.problems[0] if s.problems else f"layout {s.layout!r}"
+        why = s.problems[0] if s.problems else f"the file holds a {s.layout} layout, not shot gathers"
         raise InputError(f"{name}: cannot invert: {why}")
     if s.dt <= 0:
         raise InputError(f"{name}: no sample interval in the headers; the file cannot be inverted")

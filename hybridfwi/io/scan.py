@@ -18,17 +18,12 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hybridfwi.errors import InputError
+from hybridfwi.io.segy import _apply_scalar as _scale
 
 __all__ = ["SegyScan", "scan"]
 
 _BYTES_PER_SAMPLE = {1: 4, 2: 4, 3: 2, 5: 4, 6: 8, 8: 1, 9: 8, 10: 4, 11: 2, 12: 8, 15: 3, 16: 1}
 _FORMAT_NAME = {1: "IBM float", 2: "int32", 3: "int16", 5: "IEEE float", 6: "IEEE double", 8: "int8", 10: "uint32", 11: "uint16"}
-
-
-def _scale(values: np.ndarray, scalar: np.ndarray) -> np.ndarray:
-    s = np.asarray(scalar, dtype=np.float64)
-    factor = np.where(s < 0, 1.0 / np.where(s == 0, 1, -s), np.where(s == 0, 1.0, s))
-    return np.asarray(values, dtype=np.float64) * factor
 
 
 @dataclass
