@@ -41,9 +41,10 @@ def main() -> None:
     import deepwave
 
     device = resolve_device(a.device)
-    s = load_geometry("openfwi")
+    geom = load_geometry("openfwi")
+    g, s = geom.grid, geom.survey
     true = make_model("curvefault-a", 0, 1)
-    obs = forward_model(true, s, ForwardConfig(accuracy=8, device=str(device)))
+    obs = forward_model(true, g, s, ForwardConfig(accuracy=8, device=str(device)))
     init = gaussian_filter(true, 4.0, mode="nearest")
     vmin, vmax = 1400.0, 4800.0
     settings = {"blocks": a.blocks, "iterations": a.iterations, "device": str(device), "geometry": "openfwi",
@@ -52,8 +53,8 @@ def main() -> None:
 
     # --- minimal loop
     obs_t = torch.as_tensor(obs, device=device).transpose(1, 2)  # deepwave layout (shot, receiver, time)
-    src = torch.as_tensor(s.source_indices(), device=device)
-    rcv = torch.as_tensor(s.receiver_indices(), device=device)
+    src = torch.as_tensor(s.source_indices(g), device=device)
+    rcv = torch.as_tensor(s.receiver_indices(g), device=device)
     amp = torch.as_tensor(s.wavelet.array(s.nt, s.dt), device=device).expand(s.n_shots, 1, s.nt)
     v = torch.as_tensor(init, device=device).clone().requires_grad_(True)
     opt = torch.optim.Adam([v], lr=20.0)
@@ -72,7 +73,7 @@ def main() -> None:
     # --- hybridfwi engine (with a checkpoint after every iteration, as the CLI runs it)
     folder = tempfile.mkdtemp(prefix="hfwi-bench-")
     cfg = FWIConfig(vmin=vmin, vmax=vmax, optimizer="adam", lr=20.0, iterations=10**6, device=str(device.type))
-    engine = FWI(ShotRecord(obs, s), VelocityModel(init, s.grid), cfg, checkpoint=os.path.join(folder, "ck.pt"))
+    engine = FWI(ShotRecord(obs, s), VelocityModel(init, g), cfg, checkpoint=os.path.join(folder, "ck.pt"))
 
     def sync():
         if device.type == "cuda":

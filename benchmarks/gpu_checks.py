@@ -51,26 +51,27 @@ def main() -> None:
         raise SystemExit("no CUDA device: this benchmark compares CUDA with the CPU")
     rec: dict = {"machine": machine(), "checks": {}}
     v = make_model("curvefault-a", 0, 3, 70, 70)
+    geom = PRESETS["openfwi"]()
+    g = geom.grid
     for top in ("absorbing", "free"):
-        s = PRESETS["openfwi"]()
-        s.free_surface = top == "free"
+        s = geom.survey.replace(free_surface=top == "free")
         cfg = ForwardConfig(device="cpu")
         outs, times = {}, {}
         for dev in ("cpu", "cuda"):
             vt = torch.as_tensor(v, device=dev)
-            times[dev], d = _time(lambda vt=vt: simulate(vt, s, cfg))
+            times[dev], d = _time(lambda vt=vt: simulate(vt, g, s, cfg))
             outs[dev] = d.cpu().numpy()
         rel = float(np.linalg.norm(outs["cuda"] - outs["cpu"]) / np.linalg.norm(outs["cpu"]))
         rec["checks"][f"forward_{top}"] = {"rel_l2_cuda_vs_cpu": rel, "median_s": times, "speedup": times["cpu"] / times["cuda"]}
         print(f"forward ({top} top): rel L2 {rel:.2e}; cpu {times['cpu']:.3f} s, cuda {times['cuda']:.3f} s", flush=True)
     # gradient
-    s = PRESETS["openfwi"]()
-    obs = simulate(torch.as_tensor(v), s, ForwardConfig(device="cpu")).detach()
+    s = geom.survey
+    obs = simulate(torch.as_tensor(v), g, s, ForwardConfig(device="cpu")).detach()
     v0 = gaussian_filter(v, 4).astype(np.float32)
     grads = {}
     for dev in ("cpu", "cuda"):
         vt = torch.as_tensor(v0, device=dev).requires_grad_(True)
-        d = simulate(vt, s, ForwardConfig(device="cpu"))
+        d = simulate(vt, g, s, ForwardConfig(device="cpu"))
         ((d - obs.to(dev)) ** 2).sum().backward()
         grads[dev] = vt.grad.cpu().numpy().ravel()
     rel = float(np.linalg.norm(grads["cuda"] - grads["cpu"]) / np.linalg.norm(grads["cpu"]))
@@ -82,7 +83,7 @@ def main() -> None:
     fw = {}
     for dev in ("cpu", "cuda"):
         cfg = FWIConfig(bands=[None], iterations=10, device=dev, vmin=1400, vmax=4800)
-        e = FWI(record, VelocityModel(v0, s.grid), cfg, true=v)
+        e = FWI(record, VelocityModel(v0, g), cfg, true=v)
         r = e.run(progress=False)
         fw[dev] = {"misfit": [h["misfit"] for h in r.history], "rmse": [h.get("model_rmse_ms") for h in r.history],
                    "median_iteration_s": statistics.median(h["wall_s"] for h in r.history), "model": r.model.values}

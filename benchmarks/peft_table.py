@@ -64,18 +64,20 @@ def main() -> None:
     base = resolve_model_path(a.base)
     work = os.path.join(RESULTS, ".peft_table_work")
     os.makedirs(work, exist_ok=True)
-    survey = load_geometry("openfwi")
+    geometry = load_geometry("openfwi")
     table: dict = {}
     common = ["--epochs", str(a.epochs), "--batch-size", "16", "--device", a.device, "--no-progress", "--seed", "0"]
     for task in a.tasks:
         fams, indist = TASKS[task]
         key = task.split(": ")[1]
         data = {}
-        for split, n, seed in (("train", a.train, 101), ("test", a.test, 202)):
+        # fine-tuning data from the adaptation seed range, test data from the validation range: disjoint by construction
+        for split, n, seed, purpose in (("train", a.train, 20_101, "adaptation"), ("test", a.test, 10_202, "validation")):
             folder = os.path.join(work, f"{key}-{split}")
             m = read_manifest(folder) if os.path.isdir(folder) else None
             if m is None or not m.get("complete"):
-                generate_dataset(GenerateConfig(families=fams, count=n, out=folder, survey=survey, seed=seed), progress=False)
+                generate_dataset(GenerateConfig(families=fams, count=n, out=folder, geometry=geometry, seed=seed, purpose=purpose),
+                                 progress=False)
             data[split] = folder
         table[task] = {}
         for row in ROWS:
@@ -102,8 +104,7 @@ def main() -> None:
                 with open(os.path.join(out, "finetune_record.json"), encoding="utf-8") as fh:
                     rec = json.load(fh)["training"]
                 spec = out if row == "full" else f"{base}+{out}"
-            metrics = evaluate(EvalConfig(model=spec, data=[data["test"]], out=os.path.join(work, f"{key}-{row}-metrics.json"),
-                                          device=a.device))
+            metrics = evaluate(EvalConfig(model=spec, data=[data["test"]], device=a.device))
             entry = {**{k: metrics["overall"][k] for k in ("mae", "rmse", "ssim", "mae_ms", "rmse_ms")},
                      "trainable_percent": rec["trainable_percent"], "peak_memory_mb": rec["peak_memory_mb"],
                      "wall_time_s": wall, "baseline_mae": metrics["baseline_overall"]["mae"], "in_distribution": indist}

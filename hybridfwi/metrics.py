@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 from scipy.ndimage import uniform_filter
 
-__all__ = ["rmse", "mae", "ssim", "model_metrics", "VEL_RANGE"]
+__all__ = ["rmse", "mae", "mae_norm", "ssim", "model_metrics", "VEL_RANGE"]
 
 VEL_RANGE = (1500.0, 4500.0)  #: m/s range mapped to [0, 1] (SSIM) or [-1, 1] (OpenFWI normalisation)
 
@@ -20,6 +20,11 @@ def rmse(a: np.ndarray, b: np.ndarray) -> float:
 
 def mae(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean(np.abs(np.asarray(a, np.float64) - np.asarray(b, np.float64))))
+
+
+def mae_norm(a: np.ndarray, b: np.ndarray, vel_range: tuple[float, float] = VEL_RANGE) -> float:
+    """MAE on velocities normalised to [-1, 1] by ``vel_range`` (OpenFWI's convention: MAE in m/s / 1500)."""
+    return 2.0 * mae(a, b) / (vel_range[1] - vel_range[0])
 
 
 def ssim(a: np.ndarray, b: np.ndarray, window: int = 11, vel_range: tuple[float, float] = VEL_RANGE) -> float:
@@ -37,5 +42,6 @@ def ssim(a: np.ndarray, b: np.ndarray, window: int = 11, vel_range: tuple[float,
 
 
 def model_metrics(model: np.ndarray, true: np.ndarray, prefix: str = "") -> dict:
-    """``{prefix}rmse_ms``, ``{prefix}mae_ms`` (m/s) and ``{prefix}ssim``."""
-    return {f"{prefix}rmse_ms": rmse(model, true), f"{prefix}mae_ms": mae(model, true), f"{prefix}ssim": ssim(model, true)}
+    """``{prefix}rmse_ms``, ``{prefix}mae_ms`` (m/s), ``{prefix}mae_norm`` (OpenFWI-normalised) and ``{prefix}ssim``."""
+    return {f"{prefix}mae_ms": mae(model, true), f"{prefix}rmse_ms": rmse(model, true), f"{prefix}mae_norm": mae_norm(model, true),
+            f"{prefix}ssim": ssim(model, true)}

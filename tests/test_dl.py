@@ -1,4 +1,5 @@
-"""Networks, normalisation, checkpoints, pretraining, peft fine-tuning, prediction, evaluation."""
+"""Networks, normalisation, training pairs, checkpoints, pretraining, peft fine-tuning, survey adaptation,
+prediction through the network frame, evaluation, and the CLI commands around them."""
 
 import json
 import os
@@ -8,10 +9,13 @@ import pytest
 import torch
 from click.testing import CliRunner
 
+from conftest import one_line_error
 from hybridfwi.cli.main import cli
+from hybridfwi.core import Geometry, Grid, ShotRecord, Survey, Wavelet
 from hybridfwi.dl.checkpoint import DEFAULT_MODEL, ModelConfig, load_checkpoint, save_checkpoint
+from hybridfwi.dl.data import NetworkPairs, load_batch
 from hybridfwi.dl.finetune import METHODS, FinetuneConfig, adapt, finetune, load_model
-from hybridfwi.dl.normalize import Normalizer, fit_input, log_transform
+from hybridfwi.dl.normalize import Normalizer, log_transform
 from hybridfwi.dl.pretrain import PretrainConfig, pretrain
 from hybridfwi.dl.registry import create_model
 from hybridfwi.dl.train import TrainConfig, count_parameters, fit
@@ -19,18 +23,22 @@ from hybridfwi.errors import InputError
 from hybridfwi.synth.datasets import GenerateConfig, ShotDataset, generate_dataset
 
 
+def _tiny_geometry() -> Geometry:
+    """40 x 60 cells at 10 m, 3 shots, 30 receivers from 0 m, 15 Hz, 0.4 s."""
+    s = Survey(dt=0.001, nt=400, source_x=[50.0, 300.0, 550.0], source_z=[10.0] * 3, receiver_x=np.arange(30) * 20.0,
+               receiver_z=[10.0] * 30, wavelet=Wavelet(peak_freq=15.0))
+    return Geometry(Grid(nz=40, nx=60, dz=10.0, dx=10.0), s)
+
+
 @pytest.fixture(scope="module")
 def tiny_data(tmp_path_factory):
-    """Two families x 12 samples on a 40 x 60, 3-shot, 0.4 s geometry."""
-    from hybridfwi.core import Grid, Survey, Wavelet
-
-    s = Survey(grid=Grid(nz=40, nx=60, dz=10.0, dx=10.0), dt=0.001, nt=400, source_x=[50.0, 300.0, 550.0],
-               source_z=[10.0] * 3, receiver_x=np.arange(30) * 20.0 + 10.0, receiver_z=[10.0] * 30, wavelet=Wavelet(peak_freq=15.0))
+    """Two families x 12 samples, and 8 marine samples, on the tiny geometry."""
+    geom = _tiny_geometry()
     root = tmp_path_factory.mktemp("dl")
-    generate_dataset(GenerateConfig(families=["flatvel-a", "curvevel-a"], count=12, out=str(root / "a"), survey=s, seed=3),
+    generate_dataset(GenerateConfig(families=["flatvel-a", "curvevel-a"], count=12, out=str(root / "a"), geometry=geom, seed=3),
                      progress=False)
-    generate_dataset(GenerateConfig(families=["marine"], count=8, out=str(root / "b"), survey=s, seed=4), progress=False)
-    return root, s
+    generate_dataset(GenerateConfig(families=["marine"], count=8, out=str(root / "b"), geometry=geom, seed=4), progress=False)
+    return root, geom
 
 
 def test_networks_reach_peft_and_have_the_right_shapes():
@@ -44,6 +52,10 @@ def test_networks_reach_peft_and_have_the_right_shapes():
     assert 10e6 < total < 30e6  # InversionNet-sized (OpenFWI's has 24.4 M)
     _, small = count_parameters(create_model("compact"))
     assert small < 2e6
+    # a top-boundary channel is one more input channel
+    m = create_model("compact", in_shape=(6, 1000, 70), width=8).eval()
+    with torch.no_grad():
+        assert m(torch.randn(2, 6, 1000, 70)).shape == (2, 1, 70, 70)
     with pytest.raises(InputError, match="unknown architecture"):
         create_model("resnet")
 
@@ -56,18 +68,51 @@ def test_normalisation_follows_openfwi():
     v = torch.tensor([1500.0, 3000.0, 4500.0])
     torch.testing.assert_close(n.velocity(v), torch.tensor([-1.0, 0.0, 1.0]))
     torch.testing.assert_close(n.velocity_inverse(n.velocity(v)), v)
+    assert Normalizer.from_dict(n.to_dict()) == n
 
 
-def test_fit_input_resamples_other_geometries():
-    x = torch.randn(2, 9, 800, 100)
-    y = fit_input(x, (5, 1000, 70))
-    assert y.shape == (2, 5, 1000, 70)
-    shots = torch.arange(9.0)[None, :, None, None].expand(2, 9, 800, 100)  # each shot holds its index
-    np.testing.assert_allclose(fit_input(shots, (5, 1000, 70))[0, :, 500, 35].numpy(), [0, 2, 4, 6, 8], atol=1e-5)
-    t = torch.linspace(0, 1, 800)[None, None, :, None].expand(1, 5, 800, 70)
-    lin = fit_input(t, (5, 1000, 70))[0, 0, :, 0]
-    torch.testing.assert_close(lin, torch.linspace(0, 1, 1000), atol=2e-3, rtol=0)
-    assert fit_input(x, (9, 800, 100)) is x
+def test_per_sample_normalisation_ignores_the_amplitude_unit_and_adds_the_top_channel():
+    n = Normalizer(vmin=1450.0, vmax=6000.0, mode="per-sample", clip=40.0, top_channel=True)
+    x = torch.randn(2, 3, 50, 7, dtype=torch.float64)
+    x[1, :, :, 4] = 0.0  # a dead trace: not counted in the RMS
+    y = n.data(x, torch.tensor([1.0, 0.0]))
+    assert y.shape == (2, 4, 50, 7)
+    torch.testing.assert_close(n.data(1000.0 * x, torch.tensor([1.0, 0.0])), y)  # any amplitude unit
+    assert torch.all(y[0, 3] == 1.0) and torch.all(y[1, 3] == -1.0)  # +1 free surface, -1 absorbing top
+    assert y[:, :3].abs().max() <= 1.0
+    # the dead trace does not lower the others' scale: sample 1 is sample 1 without it
+    alone = n.data(x[1:, :, :, [0, 1, 2, 3, 5, 6]], torch.tensor([0.0]))
+    torch.testing.assert_close(y[1:, :3][..., [0, 1, 2, 3, 5, 6]], alone[:, :3])
+    torch.testing.assert_close(n.velocity(torch.tensor([1450.0, 6000.0])), torch.tensor([-1.0, 1.0]))
+
+
+def test_training_pairs_in_and_out_of_the_network_geometry(tiny_data):
+    root, geom = tiny_data
+    ds = ShotDataset(str(root / "a"))
+    own = NetworkPairs(ds, geom)
+    assert len(own) == len(ds) == 24 and own.frames == [None]
+    d, m, fs = own.arrays(5)
+    np.testing.assert_array_equal(d, ds.arrays(5)[0])
+    np.testing.assert_array_equal(m, ds.arrays(5)[1])
+    assert fs == 0.0 and own.family(5) == "flatvel-a" and own.sample(5) == 5
+    x, y = load_batch(own, [0, 7], Normalizer(), torch.device("cpu"))
+    assert x.shape == (2, 3, 400, 30) and y.shape == (2, 1, 40, 60)
+    # the same data read by a network trained on OpenFWI's geometry: through the frame, one pair per tile
+    from hybridfwi.core import load_geometry
+    from hybridfwi.dl.frame import network_frame
+
+    net = load_geometry("openfwi")
+    pairs = NetworkPairs(ds, net)
+    fr = pairs.frames[0]
+    assert fr is not None and not fr.identity and len(pairs) == len(ds) * fr.n_tiles
+    d, m, _ = pairs.arrays(3)
+    assert d.shape == (5, 1000, 70) and m.shape == (1, 70, 70)
+    j = pairs.sample(3)
+    raw, model = ds.arrays(j)
+    ref = network_frame(geom.grid, geom.survey, net)
+    k = [i for i in range(len(pairs)) if pairs.sample(i) == j].index(3)
+    np.testing.assert_array_equal(d, ref.to_network(ShotRecord(raw, geom.survey))[k])
+    np.testing.assert_array_equal(m[0], ref.model_to_network(model[0])[k])
 
 
 def test_checkpoint_round_trip_is_exact(tmp_path):
@@ -75,21 +120,30 @@ def test_checkpoint_round_trip_is_exact(tmp_path):
     m = create_model("compact", in_shape=(3, 400, 30), out_shape=(40, 60))
     m.train()(torch.randn(4, 3, 400, 30))  # move BatchNorm statistics away from their defaults
     m.eval()
-    cfg = ModelConfig(arch="compact", arch_kwargs={"in_shape": [3, 400, 30], "out_shape": [40, 60]}, normalizer=Normalizer())
+    geom = _tiny_geometry()
+    cfg = ModelConfig(arch="compact", arch_kwargs={"in_shape": [3, 400, 30], "out_shape": [40, 60]}, normalizer=Normalizer(),
+                      geometry=geom.to_dict())
     save_checkpoint(str(tmp_path / "ck"), m, cfg)
     assert sorted(os.listdir(tmp_path / "ck")) == ["config.json", "model.safetensors"]
     m2, cfg2 = load_checkpoint(str(tmp_path / "ck"))
     x = torch.randn(2, 3, 400, 30)
     with torch.no_grad():
         assert torch.equal(m(x), m2.eval()(x))
-    assert cfg2.in_shape == (3, 400, 30) and cfg2.out_shape == (40, 60)
+    assert cfg2.in_shape == (3, 400, 30) and cfg2.out_shape == (40, 60) and cfg2.net_geometry() == geom
     with pytest.raises(InputError, match="not a model checkpoint"):
         load_checkpoint(str(tmp_path))
+    with pytest.raises(InputError, match="does not record its training geometry"):
+        ModelConfig(arch="compact", arch_kwargs={}, normalizer=Normalizer()).net_geometry()
+    # damaged weights are bad input, named
+    (tmp_path / "ck" / "model.safetensors").write_bytes(b"\x00" * 100)
+    with pytest.raises(InputError, match="not a readable safetensors file"):
+        load_checkpoint(str(tmp_path / "ck"))
 
 
 def test_pretrain_learns_and_resumes_exactly(tiny_data):
-    root, _ = tiny_data
+    root, geom = tiny_data
     ds = ShotDataset(str(root / "a"))
+    pairs = NetworkPairs(ds, geom)
     norm = Normalizer.fit(ds)
     tc = TrainConfig(epochs=4, batch_size=4, lr=3e-3, seed=1, device="cpu")
 
@@ -104,11 +158,12 @@ def test_pretrain_learns_and_resumes_exactly(tiny_data):
                 raise KeyboardInterrupt
 
         os.makedirs(out, exist_ok=True)
-        return m, fit(m, ds, norm, (3, 400, 30), tc, out, lambda *_: None, progress=False, on_epoch=on_epoch)
+        return m, fit(m, pairs, norm, tc, out, lambda *_: None, progress=False, on_epoch=on_epoch)
 
     m_full, rec = run(str(root / "full"))
     losses = [h["train_l1"] for h in rec["history"]]
     assert losses[-1] < 0.8 * losses[0], losses
+    assert rec["samples_train"] + rec["samples_val"] == 24 and rec["processes"] == 1
     with pytest.raises(KeyboardInterrupt):
         run(str(root / "cut"), stop_after=2)
     m_res, rec2 = run(str(root / "cut"))  # resumes from epoch 2
@@ -127,9 +182,16 @@ def tiny_base(tiny_data):
     return out
 
 
+def test_pretrained_checkpoint_records_its_geometry_and_recipe(tiny_data, tiny_base):
+    _, geom = tiny_data
+    _, cfg = load_checkpoint(tiny_base)
+    assert cfg.net_geometry() == geom and cfg.in_shape == (3, 400, 30) and cfg.out_shape == (40, 60)
+    assert cfg.record["data_recipe"]["families"] == ["curvevel-a", "flatvel-a"] and "training" in cfg.record
+
+
 @pytest.mark.parametrize("method", [m for m in METHODS])
 def test_finetune_methods_save_and_reload(tiny_data, tiny_base, method):
-    root, s = tiny_data
+    root, _ = tiny_data
     out = str(root / f"ft-{method}")
     base_model, _ = load_checkpoint(tiny_base)
     bn_before = {k: v.clone() for k, v in base_model.state_dict().items() if "running" in k}
@@ -146,10 +208,14 @@ def test_finetune_methods_save_and_reload(tiny_data, tiny_base, method):
         spec = f"{tiny_base}+{out}"
     model, cfg = load_model(spec)
     ds = ShotDataset(str(root / "b"))
-    x = fit_input(cfg.normalizer.data(torch.as_tensor(np.array(ds.arrays(0)[0][None]))), cfg.in_shape)
+    x = cfg.normalizer.data(torch.as_tensor(np.array(ds.arrays(0)[0][None])))
     with torch.no_grad():
         y = model(x)
     assert y.shape == (1, 1, 40, 60) and torch.isfinite(y).all()
+    if method != "full":  # an adapter folder alone names its base
+        alone, _ = load_model(out)
+        with torch.no_grad():
+            assert torch.equal(alone(x), y)
     # the state the run ended with (1 epoch: also the best), reloaded into a fresh wrapper, must
     # predict exactly what the saved adapter / checkpoint predicts
     end_state = torch.load(os.path.join(out, "train_state.pt"), weights_only=True)["model"]
@@ -167,36 +233,245 @@ def test_finetune_methods_save_and_reload(tiny_data, tiny_base, method):
             assert not torch.equal(base_again.eval()(x), y)  # and the adapter did change the prediction
 
 
+def test_training_refuses_data_made_for_validation_or_benchmarks(tiny_data, tiny_base, tmp_path):
+    _, geom = tiny_data
+    held = str(tmp_path / "held")
+    generate_dataset(GenerateConfig(families=["flatvel-a"], count=2, out=held, geometry=geom, seed=100_001, purpose="benchmark"),
+                     progress=False)
+    with pytest.raises(InputError, match="was made for benchmark"):
+        pretrain(PretrainConfig(data=[held], out=str(tmp_path / "p"), train=TrainConfig(epochs=1, device="cpu")), progress=False)
+    with pytest.raises(InputError, match="was made for benchmark"):
+        finetune(FinetuneConfig(data=[held], out=str(tmp_path / "f"), base=tiny_base, train=TrainConfig(epochs=1, device="cpu")),
+                 progress=False)
+
+
 def test_predict_and_evaluate_cli(tiny_data, tiny_base, tmp_path):
-    root, s = tiny_data
-    s.to_json(tmp_path / "g.json")
+    root, geom = tiny_data
+    (tmp_path / "g.json").write_text(geom.to_json())
     runner = CliRunner()
-    r = runner.invoke(cli, ["synth", "--model", "flatvel-a:3", "--geometry", str(tmp_path / "g.json"), "--out", str(tmp_path / "s.segy")])
+    r = runner.invoke(cli, ["synth", "--model", "flatvel-a:3", "--geometry", str(tmp_path / "g.json"), "--out", str(tmp_path / "s.segy"),
+                            "--seed", "200001"])
     assert r.exit_code == 0, r.output
-    r = runner.invoke(cli, ["predict", str(tmp_path / "s.segy"), "--model", tiny_base, "--out", str(tmp_path / "pred")])
+    r = runner.invoke(cli, ["predict", str(tmp_path / "s.segy"), "--model", tiny_base, "--out", str(tmp_path / "pred"), "--no-progress"])
     assert r.exit_code == 0, r.output
     v = np.load(tmp_path / "pred" / "velocity_dl.npy")
-    assert v.shape == (40, 60) and 1500 <= v.min() and v.max() <= 4500
+    assert v.shape == (40, 60) and np.all(np.isfinite(v))
+    rep = json.loads((tmp_path / "pred" / "report.json").read_text())
+    assert rep["network_frame"]["identity"] and rep["adapted"] is None  # the survey is the network's own geometry
+    # the prediction is the network's output on the survey's data, read back as it is
+    model, cfg = load_model(tiny_base)
+    from hybridfwi.dl.predict import predict_survey
+    from hybridfwi.io.reader import read_survey
+
+    sf = read_survey(tmp_path / "s.segy")
+    vm, frame = predict_survey(model, cfg, geom.grid, sf.record)
+    assert frame.identity and np.allclose(v, vm.values, atol=1e-2)
+    # a dataset folder: one prediction per sample
+    r = runner.invoke(cli, ["predict", str(root / "b"), "--model", tiny_base, "--out", str(tmp_path / "pred_ds"), "--no-progress"])
+    assert r.exit_code == 0, r.output
+    assert np.load(tmp_path / "pred_ds" / "predictions.npy").shape == (8, 1, 40, 60)
     r = runner.invoke(cli, ["evaluate", "--model", tiny_base, "--data", str(root / "a"), "--data", str(root / "b"),
                             "--out", str(tmp_path / "m.json")])
     assert r.exit_code == 0, r.output
     res = json.loads((tmp_path / "m.json").read_text())
     assert set(res["families"]) == {"flatvel-a", "curvevel-a", "marine"}
     assert res["overall"]["samples"] == 32 and (tmp_path / "m.md").exists()
-    r = runner.invoke(cli, ["finetune", "--base", tiny_base, "--data", str(root / "b"), "--method", "bogus", "--out", str(tmp_path / "x")])
-    assert r.exit_code == 2
-    r = runner.invoke(cli, ["predict", str(tmp_path / "missing.segy"), "--model", tiny_base, "--out", str(tmp_path / "p2")])
-    assert r.exit_code == 2 and "no such file" in r.output
+    one_line_error(runner.invoke(cli, ["finetune", "--base", tiny_base, "--data", str(root / "b"), "--method", "bogus",
+                                       "--out", str(tmp_path / "x")]), "--method")
+    one_line_error(runner.invoke(cli, ["predict", str(tmp_path / "missing.segy"), "--model", tiny_base, "--out",
+                                       str(tmp_path / "p2")]), "no such file")
     for args, words in (
         (["pretrain", "--data", str(tmp_path / "nodata"), "--out", str(tmp_path / "pt")], "does not exist"),
         (["pretrain", "--data", str(root / "a"), "--epochs", "0", "--out", str(tmp_path / "pt")], "--epochs"),
+        (["pretrain", "--out", str(tmp_path / "pt")], "--data"),
         (["finetune", "--base", str(tmp_path), "--data", str(root / "b"), "--out", str(tmp_path / "ft")], "not a model checkpoint"),
         (["evaluate", "--model", tiny_base, "--data", str(root / "a"), "--out", str(tmp_path / "m.txt")], ".json"),
         (["pretrain", "--data", str(root / "a"), "--out", tiny_base], "not empty"),
+        (["predict", str(tmp_path / "s.segy"), "--model", str(tmp_path), "--out", str(tmp_path / "p3")], "not a model checkpoint"),
     ):
-        r = runner.invoke(cli, args)
-        assert r.exit_code == 2 and words in r.output and "Traceback" not in r.output, (args, r.output)
-    assert not (tmp_path / "pt").exists() and not (tmp_path / "ft").exists()
+        one_line_error(runner.invoke(cli, args), words)
+    assert not (tmp_path / "pt").exists() and not (tmp_path / "ft").exists() and not (tmp_path / "p3").exists()
+
+
+def test_adapt_to_survey_caches_the_adapter(tiny_data, tiny_base, tmp_path):
+    """A survey in another geometry than the network's (scaled by 1.5): synthetic data in its geometry,
+    read through its frame, LoRA; the adapter is cached and reused, the synthetic data deleted."""
+    from hybridfwi.dl.adapt import AdaptConfig, adapt_to_survey, cache_entries
+    from hybridfwi.dl.frame import network_frame
+
+    _, geom = tiny_data
+    g = Grid(nz=40, nx=60, dz=15.0, dx=15.0)
+    s = geom.survey.replace(dt=0.0015, source_x=geom.survey.source_x * 1.5, source_z=geom.survey.source_z * 1.5,
+                            receiver_x=geom.survey.receiver_x * 1.5, receiver_z=geom.survey.receiver_z * 1.5,
+                            wavelet=Wavelet(peak_freq=10.0))
+    _, mcfg = load_checkpoint(tiny_base)
+    frame = network_frame(g, s, mcfg.net_geometry())
+    assert not frame.identity and frame.scale == pytest.approx(1.5)
+    cache = str(tmp_path / "cache")
+    acfg = AdaptConfig(families=("flatvel-a", "curvevel-b"), count=4, epochs=1, rank=1, cache=cache, device="cpu", progress=False)
+    adapter, info = adapt_to_survey(g, s, frame, tiny_base, acfg)
+    assert info["reused"] is False and info["samples"] == 8 and info["trainable_percent"] < 2.0
+    assert 20_000 <= info["seed"] <= 99_999  # the adaptation seed range
+    assert not os.path.exists(os.path.join(info["cache"], "data_survey"))  # only the adapter is kept
+    model, _ = load_model(adapter)
+    with torch.no_grad():
+        y = model(torch.zeros(1, 3, 400, 30))
+    assert y.shape == (1, 1, 40, 60)
+    again, info2 = adapt_to_survey(g, s, frame, tiny_base, acfg)
+    assert again == adapter and info2["reused"] is True and info2["key"] == info["key"]
+    other, info3 = adapt_to_survey(g, s, frame, tiny_base, AdaptConfig(**{**acfg.__dict__, "rank": 2}))
+    assert info3["key"] != info["key"]
+    entries = cache_entries(cache)
+    assert sorted(e["key"] for e in entries) == sorted([info["key"], info3["key"]]) and all(e["complete"] for e in entries)
+    # the cache command lists and clears them
+    runner = CliRunner()
+    r = runner.invoke(cli, ["cache", "list", "--cache", cache])
+    assert r.exit_code == 0 and info["key"] in r.output and "2 adapter(s)" in r.output
+    one_line_error(runner.invoke(cli, ["cache", "clear", "nokey", "--cache", cache]), "nokey")
+    r = runner.invoke(cli, ["cache", "clear", info3["key"], "--cache", cache])
+    assert r.exit_code == 0 and "deleted 1" in r.output
+    assert [e["key"] for e in cache_entries(cache)] == [info["key"]]
+    r = runner.invoke(cli, ["cache", "clear", "--cache", cache])
+    assert r.exit_code == 0 and cache_entries(cache) == []
+
+
+def test_adaptation_to_a_survey_with_different_receiver_counts(tiny_base, tmp_path):
+    from hybridfwi.dl.adapt import AdaptConfig, adapt_to_survey
+    from hybridfwi.dl.frame import network_frame
+
+    g = Grid(nz=40, nx=60, dz=10.0, dx=10.0)
+    s = Survey(dt=0.001, nt=400, source_x=[50.0, 300.0, 550.0], source_z=10.0,
+               receiver_x=[np.arange(0.0, 300.0, 20.0), np.arange(100.0, 590.0, 20.0), np.arange(300.0, 590.0, 20.0)],
+               receiver_z=[10.0], wavelet=Wavelet(peak_freq=15.0))
+    _, mcfg = load_checkpoint(tiny_base)
+    frame = network_frame(g, s, mcfg.net_geometry())
+    adapter, info = adapt_to_survey(g, s, frame, tiny_base, AdaptConfig(families=("flatvel-b",), count=4, epochs=1,
+                                                                        cache=str(tmp_path), device="cpu", progress=False))
+    assert info["reused"] is False and os.path.isdir(adapter)
+
+
+def test_invert_with_physics_guided_steps(tiny_data, tiny_base, tmp_path):
+    """--physics-steps: the network tuned through the wave equation first, its steps counted in the FWI
+    budget, the best iterate kept."""
+    _, geom = tiny_data
+    (tmp_path / "g.json").write_text(geom.to_json())
+    runner = CliRunner()
+    s = tmp_path / "s.segy"
+    assert runner.invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                               "--seed", "200005"]).exit_code == 0
+    out = tmp_path / "run"
+    r = runner.invoke(cli, ["invert", str(s), "--model", tiny_base, "--physics-steps", "2", "--iterations", "3", "--bands", "full",
+                            "--no-safeguard", "--out", str(out), "--no-progress", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((out / "report.json").read_text())
+    pg = rep["physics_guided"]
+    assert pg["steps"] == 2 and len(pg["misfits"]) == 2 and 0 < pg["trainable_percent"] < 100
+    assert rep["start"]["chosen"] == "dl" and rep["fwi"]["iterations"] == 1  # 3 - 2 physics-guided steps
+    assert [c["iteration"] for c in rep["curve"]] == [0, 1, 2, 3]
+    # the kept iterate (FWI's start) is never worse than the DL model it started from
+    assert rep["data_misfit_start"] <= rep["data_misfit_dl"] * 1.0001
+    assert not np.array_equal(np.load(out / "velocity_start.npy"), np.load(out / "velocity_dl.npy")) or pg["best_step"] == 0
+    assert rep["data_misfit_refined"] < rep["data_misfit_dl"]
+
+
+def test_compare_cli_runs_every_method_with_one_budget(tiny_data, tiny_base, tmp_path):
+    _, geom = tiny_data
+    (tmp_path / "g.json").write_text(geom.to_json())
+    runner = CliRunner()
+    s = tmp_path / "s.segy"
+    assert runner.invoke(cli, ["synth", "--model", "curvevel-a:2", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                               "--seed", "200002"]).exit_code == 0
+    out = tmp_path / "cmp"
+    args = ["compare", str(s), "--model", tiny_base, "--true", str(tmp_path / "s.model.npy"), "--iterations", "2", "--bands", "full",
+            "--out", str(out), "--no-progress", "--device", "cpu"]
+    r = runner.invoke(cli, args)
+    assert r.exit_code == 0, r.output
+    res = json.loads((out / "results.json").read_text())
+    assert set(res["methods"]) == {"dl", "hybrid", "fwi_gradient", "fwi_smooth"}
+    for name, m in res["methods"].items():
+        assert m["fwi_iterations"] == (0 if name == "dl" else 2), name
+        assert {"mae_ms", "rmse_ms", "ssim", "data_misfit", "curve"} <= set(m)
+        assert (out / "models" / f"{name}.npy").exists()
+    for name in ("results.md", "models.png", "errors.png", "curves.png"):
+        assert (out / name).exists(), name
+    # FWI lowers the data misfit from every start it is given (same budget, same physics); the curve
+    # holds every model from the start, with its model error
+    for name in ("hybrid", "fwi_gradient", "fwi_smooth"):
+        curve = res["methods"][name]["curve"]
+        assert len(curve) == 3 and all(c["rmse_ms"] > 0 for c in curve)
+        assert curve[-1]["data_misfit"] < curve[0]["data_misfit"], (name, curve)
+        assert curve[-1]["rmse_ms"] == pytest.approx(res["methods"][name]["rmse_ms"], rel=1e-6)
+    # --resume redoes nothing and gives the same results
+    r = runner.invoke(cli, args + ["--resume"])
+    assert r.exit_code == 0, r.output
+    again = json.loads((out / "results.json").read_text())
+    assert {k: v["rmse_ms"] for k, v in again["methods"].items()} == {k: v["rmse_ms"] for k, v in res["methods"].items()}
+    one_line_error(runner.invoke(cli, ["compare", str(s), "--model", tiny_base, "--methods", "dl,magic", "--out",
+                                       str(tmp_path / "c2")]), "magic")
+    assert not (tmp_path / "c2").exists()
+
+
+def _scaled_tiny(geom: Geometry, k: float = 1.5) -> Geometry:
+    """The tiny geometry scaled by ``k`` in space and time."""
+    s = geom.survey
+    g = geom.grid
+    return Geometry(Grid(nz=g.nz, nx=g.nx, dz=k * g.dz, dx=k * g.dx),
+                    s.replace(dt=k * s.dt, source_x=k * s.source_x, source_z=k * s.source_z, receiver_x=k * s.receiver_x,
+                              receiver_z=k * s.receiver_z, wavelet=Wavelet(peak_freq=s.wavelet.peak_freq / k)))
+
+
+def test_invert_and_predict_adapt_the_network_to_another_geometry(tiny_data, tiny_base, tmp_path):
+    """invert and predict on a survey that is not the network's geometry: both adapt the network the
+    same way (one cached adapter) and give the same DL model; a second invert reuses the adapter."""
+    _, geom = tiny_data
+    (tmp_path / "g.json").write_text(_scaled_tiny(geom).to_json())
+    runner = CliRunner()
+    s = tmp_path / "s.segy"
+    assert runner.invoke(cli, ["synth", "--model", "flatfault-a:1", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                               "--seed", "200003"]).exit_code == 0
+    cache = str(tmp_path / "cache")
+    common = ["--model", tiny_base, "--adapt-samples", "2", "--adapt-epochs", "1", "--cache", cache, "--no-progress", "--device", "cpu"]
+    inv = ["invert", str(s), "--iterations", "1", "--bands", "full", "--true", str(tmp_path / "s.model.npy"), *common]
+    r = runner.invoke(cli, inv + ["--out", str(tmp_path / "inv")])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((tmp_path / "inv" / "report.json").read_text())
+    assert rep["adapted"]["reused"] is False and rep["adapted"]["samples"] == 12  # 2 per land family
+    assert not rep["network_frame"]["identity"] and rep["network_frame"]["scale"] == pytest.approx(1.5)
+    assert rep["data_misfit_refined"] < rep["data_misfit_start"]
+    r = runner.invoke(cli, ["predict", str(s), "--out", str(tmp_path / "pred"), *common])
+    assert r.exit_code == 0, r.output
+    prep = json.loads((tmp_path / "pred" / "report.json").read_text())
+    assert prep["adapted"]["reused"] is True and prep["adapted"]["key"] == rep["adapted"]["key"]
+    np.testing.assert_array_equal(np.load(tmp_path / "pred" / "velocity_dl.npy"), np.load(tmp_path / "inv" / "velocity_dl.npy"))
+    r = runner.invoke(cli, inv + ["--out", str(tmp_path / "inv2")])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "inv2" / "report.json").read_text())["adapted"]["reused"] is True
+    # --adapt off reads the survey through the frame with the base network as it is
+    r = runner.invoke(cli, ["predict", str(s), "--out", str(tmp_path / "pred_off"), "--adapt", "off", *common])
+    assert r.exit_code == 0, r.output
+    off = json.loads((tmp_path / "pred_off" / "report.json").read_text())
+    assert off["adapted"] is None and not off["network_frame"]["identity"]
+    # an adapter as --model with adaptation asked for is refused
+    adapter = os.path.join(rep["adapted"]["cache"], "adapter")
+    one_line_error(runner.invoke(cli, ["predict", str(s), "--out", str(tmp_path / "p3"), "--model", adapter, "--adapt", "on",
+                                       "--no-progress"]), "--adapt")
+
+
+def test_adapter_as_model_with_adaptation_is_refused_before_writing(tiny_data, tiny_base, tmp_path):
+    root, geom = tiny_data
+    adapter = str(tmp_path / "adapter")
+    finetune(FinetuneConfig(data=[str(root / "b")], out=adapter, base=tiny_base, method="lora", rank=1,
+                            train=TrainConfig(epochs=1, batch_size=8, device="cpu")), progress=False)
+    (tmp_path / "g.json").write_text(geom.to_json())
+    runner = CliRunner()
+    s = tmp_path / "s.segy"
+    assert runner.invoke(cli, ["synth", "--model", "flatvel-a:1", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                               "--seed", "200004"]).exit_code == 0
+    for cmd in ("predict", "invert"):
+        out = tmp_path / cmd
+        r = runner.invoke(cli, [cmd, str(s), "--out", str(out), "--model", adapter, "--adapt", "on", "--no-progress"])
+        one_line_error(r, "--adapt")
+        assert not out.exists(), cmd
 
 
 @pytest.mark.skipif(not os.path.exists(os.path.join(DEFAULT_MODEL, "model.safetensors")), reason="no shipped model")
@@ -206,9 +481,10 @@ def test_shipped_model_beats_the_mean_profile_on_held_out_samples(tmp_path):
 
     model, cfg = load_model(None)
     fams = cfg.record["data_recipe"]["families"]
-    generate_dataset(GenerateConfig(families=fams[:4], count=4, out=str(tmp_path / "held"), survey=load_geometry("openfwi"),
-                                    seed=987), progress=False)
-    res = evaluate(EvalConfig(model=None, data=[str(tmp_path / "held")], out=str(tmp_path / "m.json"), device="cpu"))
+    generate_dataset(GenerateConfig(families=fams[:4], count=4, out=str(tmp_path / "held"), geometry=load_geometry("openfwi"),
+                                    seed=100_987, purpose="benchmark"), progress=False)
+    res = evaluate(EvalConfig(model=None, data=[str(tmp_path / "held")], device="cpu"))
+    assert res["overall"]["samples"] == 16
     assert res["overall"]["mae"] < res["baseline_overall"]["mae"]
     assert res["overall"]["ssim"] > res["baseline_overall"]["ssim"]
     lora = adapt(model, "lora", rank=1)

@@ -2,17 +2,22 @@ import numpy as np
 import pytest
 
 from hybridfwi.errors import InputError
-from hybridfwi.synth.families import FAMILIES, VMAX, VMIN, family_names, make_model
+from hybridfwi.synth.families import (BASIN_FAMILIES, FAMILIES, OOD_FAMILIES, PRETRAIN_FAMILIES, VMAX, VMIN, family_names,
+                                      get_family, make_model)
 
 ALL = list(FAMILIES)
 
 
 def test_registry_has_the_promised_families():
     openfwi = {f"{k}-{ab}" for k in ("flatvel", "curvevel", "flatfault", "curvefault", "style") for ab in "ab"}
-    assert set(family_names(ood=False)) == openfwi
-    assert set(family_names(ood=True)) == {"marine", "salt", "gas", "gradient"}
+    assert set(family_names(ood=False)) == openfwi | {"basin-land", "basin-marine"} == set(PRETRAIN_FAMILIES)
+    assert set(family_names(ood=True)) == {"marine", "salt", "gas", "gradient"} == set(OOD_FAMILIES)
     for fam in FAMILIES.values():
         assert len(fam.summary) > 40, f"{fam.name} needs a documented recipe"
+        if fam.name in BASIN_FAMILIES:
+            assert (fam.vmin, fam.vmax) == (1450.0, 6000.0)
+        else:
+            assert (fam.vmin, fam.vmax) == (VMIN, VMAX)
 
 
 @pytest.mark.parametrize("name", ALL)
@@ -22,7 +27,8 @@ def test_shape_finite_bounds(name, shape):
         v = make_model(name, 7, index, *shape)
         assert v.shape == shape and v.dtype == np.float32
         assert np.all(np.isfinite(v))
-        assert v.min() >= VMIN and v.max() <= VMAX
+        fam = get_family(name)
+        assert v.min() >= fam.vmin and v.max() <= fam.vmax
         assert v.std() > 0 or name.startswith("flatvel"), f"{name} made a constant model"
 
 
@@ -79,3 +85,18 @@ def test_unknown_family_and_bad_shape():
         make_model("granite", 0, 0)
     with pytest.raises(InputError):
         make_model("salt", 0, 0, 4, 70)
+
+
+def test_basin_families_cover_the_wider_range_and_marine_has_water():
+    land = [make_model("basin-land", 0, i, 100, 80) for i in range(12)]
+    sea = [make_model("basin-marine", 0, i, 100, 80) for i in range(12)]
+    assert max(v.max() for v in land + sea) > 4500.0  # beyond the OpenFWI range
+    for v in land + sea:
+        assert v[70:].mean() > v[:30].mean()  # compaction: faster with depth
+    for v in sea:
+        water = v[0, 0]
+        assert 1480.0 <= water <= 1540.0 and np.all(v[0] == water)
+        seabed = np.argmax(v != water, axis=0) / 99.0
+        assert np.all((seabed > 0.0) & (seabed <= 0.5))
+    for v in land:
+        assert v[0].std() > 0 or v[0, 0] > 1540.0  # no water layer on land

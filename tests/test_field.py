@@ -1,4 +1,4 @@
-"""Field data into an inversion problem: reader, water picks, 3-D -> 2-D correction, problem building."""
+"""Field data into an inversion problem: the one reader, water picks, 3-D -> 2-D correction, problem building."""
 
 import os
 
@@ -6,40 +6,56 @@ import numpy as np
 import pytest
 
 from conftest import real_file
+from hybridfwi.core import ShotRecord
 from hybridfwi.errors import InputError
 from hybridfwi.inversion.marine import first_breaks, pick_water
-from hybridfwi.inversion.problem import ProblemConfig, build_problem, nice_spacing
-from hybridfwi.io.field import read_field
-from hybridfwi.io.segy import read_shots
+from hybridfwi.inversion.problem import ProblemConfig, build_problem, nice_spacing, usable_band
+from hybridfwi.io.reader import GeometryOverride, _project, read_survey
+from hybridfwi.io.segy import write_shots
+from hybridfwi.physics import forward_model
 from hybridfwi.physics.filters import line_source_correction
+from hybridfwi.synth.families import make_model
 
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "marine_small")
 
 
-def test_read_field_viking_geometry_depths_and_repairs():
-    f = read_field(real_file("viking_small.segy"))
-    assert f.data.shape == (4, 600, 120) and f.dt == 0.004 and f.t0 == 0.0
-    assert list(f.ffid) == [3, 4, 5, 6]
-    assert np.allclose(f.source_x, [3237, 3262, 3287, 3312])
-    assert np.allclose(f.receiver_x[0, :3], [0, 25, 50]) and np.allclose(f.receiver_x[:, -1], f.source_x - 262)  # a towed streamer
-    assert np.allclose(f.offsets.max(), -262) and np.allclose(f.offsets.min(), -3237)
-    assert f.marine and np.all(f.source_z == 6.0) and np.all(f.receiver_z == 10.0)  # negative elevations
-    notes = " ".join(f.notes)
-    assert "1500 samples" in notes and "CoordinateUnits" in notes
+def test_read_viking_geometry_depths_and_repairs():
+    sf = read_survey(real_file("viking_small.segy"))
+    s = sf.survey
+    assert sf.record.data.shape == (4, 600, 120) and s.dt == 0.004 and sf.record.t0 == 0.0 and s.regular
+    assert list(sf.ffid) == [3, 4, 5, 6] and not sf.synthetic and sf.grid_hint is None
+    assert np.allclose(s.source_x, [3237, 3262, 3287, 3312])
+    assert np.allclose(s.receiver_x[0, :3], [0, 25, 50]) and np.allclose(s.receiver_x[:, -1], s.source_x - 262)  # a towed streamer
+    assert np.allclose(s.offsets.max(), -262) and np.allclose(s.offsets.min(), -3237)
+    assert sf.marine and s.free_surface and np.all(s.source_z == 6.0) and np.all(s.receiver_z == 10.0)  # negative elevations
+    notes = " ".join(sf.notes)
+    assert "1500 samples" in notes and "CoordinateUnits" in notes and "marine" in notes
 
 
-def test_read_field_geometry_from_options_and_projection(tmp_path):
-    f = read_field(real_file("poland2d_example_ffid_231.sgy"), receiver_spacing=25.0, source_x=[1000.0])
-    assert f.data.shape == (1, 1501, 282)  # the 2 auxiliary traces dropped
-    assert np.allclose(np.diff(f.receiver_x[0]), 25.0) and f.source_x[0] == 1000.0
-    assert any("auxiliary" in n for n in f.notes)
+def test_read_geometry_from_options():
+    path = real_file("poland2d_example_ffid_231.sgy")
+    sf = read_survey(path, GeometryOverride(receiver_spacing=25.0, source_x=[1000.0]))
+    assert sf.record.data.shape == (1, 1501, 282)  # the 2 auxiliary traces dropped
+    assert np.allclose(np.diff(sf.survey.receiver_x[0]), 25.0) and sf.survey.source_x[0] == 1000.0
+    assert any("auxiliary" in n for n in sf.notes) and not sf.marine
     with pytest.raises(InputError, match="--source-x gives 2"):
-        read_field(real_file("poland2d_example_ffid_231.sgy"), receiver_spacing=25.0, source_x=[0.0, 1.0])
+        read_survey(path, GeometryOverride(receiver_spacing=25.0, source_x=[0.0, 1.0]))
+    with pytest.raises(InputError, match="--receiver-spacing"):
+        read_survey(path)
+
+
+def test_shots_of_different_trace_counts_are_read_with_a_mask():
+    path = real_file("shot-gather.sgy")
+    sf = read_survey(path, GeometryOverride(receiver_spacing=10.0, source_x=[0.0, 100.0, 200.0, 300.0]))
+    s = sf.survey
+    assert sf.record.data.shape == (4, 25, 26) and not s.regular
+    np.testing.assert_array_equal(s.receiver_mask.sum(axis=1), [10, 12, 13, 26])
+    assert not sf.record.data[0, :, 10:].any() and np.abs(sf.record.data[0, :, :10]).max() > 0
+    np.testing.assert_allclose(s.receiver_x[1, :12], np.arange(12) * 10.0)
+    assert any("each shot keeps its own receivers" in n for n in sf.notes)
 
 
 def test_project_onto_a_rotated_line():
-    from hybridfwi.io.field import _project
-
     az = np.radians(30.0)
     along_s = np.array([100.0, 300.0])
     along_g = np.arange(0, 500, 50.0)
@@ -56,19 +72,40 @@ def test_project_onto_a_rotated_line():
 
 
 def test_water_picks_on_the_synthetic_example():
-    r = read_shots(os.path.join(EXAMPLE, "survey.segy"))
-    s = r.survey
+    sf = read_survey(os.path.join(EXAMPLE, "survey.segy"))
+    s = sf.survey
+    assert sf.synthetic and sf.marine
     true = np.load(os.path.join(EXAMPLE, "survey.model.npy"))
     lag = float(first_breaks(s.wavelet.array(s.nt, s.dt)[None, :, None], s.dt)[0, 0])
-    w = pick_water(r.data, s.dt, -lag, s.offsets, s.source_z, s.receiver_z)
-    seabed = float(np.mean((true < 1540).sum(axis=0))) * s.grid.dz
+    w = pick_water(sf.record, -lag)
+    seabed = float(np.mean((true < 1540).sum(axis=0))) * sf.grid_hint.dz
     assert abs(w.velocity - true[0, 0]) < 0.03 * true[0, 0]
     assert abs(w.seabed_depth - seabed) < 0.15 * seabed
 
 
+def test_water_picks_ignore_padded_receivers():
+    """The example with some shots' channels missing (a ragged survey): the padded traces count for
+    nothing, and the picks give the same water layer."""
+    sf = read_survey(os.path.join(EXAMPLE, "survey.segy"))
+    s = sf.survey
+    lag = float(first_breaks(s.wavelet.array(s.nt, s.dt)[None, :, None], s.dt)[0, 0])
+    full = pick_water(sf.record, -lag)
+    rx, rz = s.receiver_x.copy(), s.receiver_z.copy()
+    for shot, cut in ((0, slice(60, None)), (3, slice(0, 15)), (5, slice(70, None))):
+        rx[shot, cut] = np.nan
+        rz[shot, cut] = np.nan
+    ragged = s.replace(receiver_x=rx, receiver_z=rz)
+    assert not ragged.regular
+    rec = ShotRecord(sf.record.data, ragged)
+    w = pick_water(rec, -lag)
+    assert w.picks < full.picks
+    assert abs(w.velocity - full.velocity) < 0.01 * full.velocity
+    assert abs(w.seabed_depth - full.seabed_depth) < 0.05 * full.seabed_depth
+
+
 def test_water_picks_viking():
-    f = read_field(real_file("viking_small.segy"))
-    w = pick_water(f.data, f.dt, 0.0, f.offsets, f.source_z, f.receiver_z)
+    sf = read_survey(real_file("viking_small.segy"))
+    w = pick_water(sf.record, 0.0)
     assert 1450 < w.velocity < 1550 and 300 < w.seabed_depth < 420 and w.method.startswith("seabed-reflection")
 
 
@@ -79,7 +116,6 @@ def test_line_source_correction_turns_3d_into_2d_greens_functions():
     from hybridfwi.core.wavelet import ricker
 
     dt, nt, v = 0.001, 2000, 2000.0
-    t = dt * np.arange(nt)
     w = ricker(10.0, nt, dt, 0.15)
     ratios = []
     for r in (400.0, 800.0, 1600.0):
@@ -101,19 +137,73 @@ def test_line_source_correction_turns_3d_into_2d_greens_functions():
     assert max(ratios) / min(ratios) < 1.05  # one constant for every offset
 
 
+def test_usable_band_of_a_ricker():
+    from hybridfwi.core.wavelet import ricker
+
+    dt = 0.002
+    d = ricker(10.0, 1000, dt, 0.3)[None, :, None]
+    lo, peak, hi = usable_band(d, dt)
+    assert 9.0 <= peak <= 11.0 and 2.0 <= lo < peak < hi < 30.0
+
+
 def test_build_problem_viking_grid_bands_and_time_axis():
-    f = read_field(real_file("viking_small.segy"))
-    p = build_problem(f)
-    s = p.record.survey
-    g = s.grid
+    sf = read_survey(real_file("viking_small.segy"))
+    p = build_problem(sf)
+    s, g = p.record.survey, p.grid
+    assert p.field_data and not p.known_wavelet and p.default_misfit == "gc"
     # every source/receiver inside, lateral padding, depth half the largest offset
     assert g.x0 < 0 and g.x_max > 3312 and g.z_max >= 0.5 * 3237 - g.dz
     assert g.dx == nice_spacing(g.dx) and g.dx <= 25.0
+    s.validate(g)
     lo, hi = p.low_cut, max(b for b in p.bands if b is not None)
     assert 5.0 <= lo <= 9.0 and hi > lo and 1485 / hi / g.dx >= 4.5  # cells per minimum wavelength at the top band
     assert 0.5 / s.dt >= 3 * hi  # decimated but >= 3 samples per period at the top band
     assert s.free_surface and np.all(s.source_z >= g.dz)
     assert p.record.t0 < 0 and abs(p.record.t0 + p.info["wavelet_delay_shift_s"]) < 1e-9
     assert np.all(np.isfinite(p.record.data)) and np.abs(p.record.data).max() > 0
+    assert p.water is not None and 300 < p.water.seabed_depth < 420
+    assert p.info["read"] == sf.notes and p.info["line_source_correction_applied"]
     with pytest.raises(InputError, match="coarser than the receiver spacing"):
-        build_problem(f, ProblemConfig(dx=30.0))
+        build_problem(sf, ProblemConfig(dx=30.0))
+    with pytest.raises(InputError, match="Nyquist"):
+        build_problem(sf, ProblemConfig(bands=[200.0]))
+
+
+def test_build_problem_synthetic_keeps_its_own_grid_unless_asked(tmp_path, small_grid, small_survey):
+    data = forward_model(make_model("flatfault-a", 0, 2, 40, 60), small_grid, small_survey)
+    write_shots(tmp_path / "s.segy", ShotRecord(data, small_survey), grid=small_grid)
+    sf = read_survey(tmp_path / "s.segy")
+    p = build_problem(sf)
+    assert p.grid == small_grid and p.known_wavelet and not p.field_data and p.water is None and p.low_cut is None
+    # the data are used as they are: same samples, same time axis, the known wavelet
+    assert p.record.survey.dt == small_survey.dt and p.record.t0 == 0.0
+    assert np.array_equal(p.record.data, data) and p.record.survey.wavelet == small_survey.wavelet
+    assert not p.info["line_source_correction_applied"]
+    # asking for a spacing builds a grid from the data instead
+    q = build_problem(sf, ProblemConfig(dx=5.0, bands=[10.0, None]))
+    assert q.grid.dx == 5.0 and q.grid != small_grid and q.bands == [10.0, None]
+    q.record.survey.validate(q.grid)
+    with pytest.raises(InputError, match="--dx must be a positive"):
+        build_problem(sf, ProblemConfig(dx=-1.0))
+
+
+def test_nice_spacing():
+    assert nice_spacing(23.0) == 20.0 and nice_spacing(12.5) == 12.5 and nice_spacing(1000.0) == 100.0
+    with pytest.raises(InputError, match="below 1 m"):
+        nice_spacing(0.5)
+
+
+def test_build_problem_land_data_with_geometry_from_options():
+    sf = read_survey(real_file("poland2d_example_ffid_231.sgy"), GeometryOverride(receiver_spacing=25.0, source_x=[3500.0]))
+    p = build_problem(sf)
+    s, g = p.record.survey, p.grid
+    assert p.water is None and not s.free_surface and p.field_data and p.info["line_source_correction_applied"]
+    assert g.dx == nice_spacing(g.dx) and g.dx <= 25.0 and g.x0 < 0.0 and g.x_max > s.receiver_x.max()
+    s.validate(g)
+    lo, hi = p.low_cut, max(b for b in p.bands if b is not None)
+    assert 0 < lo < hi < 0.5 / s.dt / 3 and s.dt > sf.survey.dt  # decimated, >= 3 samples per period at the top band
+    assert 1500.0 / hi / g.dx >= 4.5
+    with pytest.raises(InputError, match="low cut .* is not below the highest band"):
+        build_problem(sf, ProblemConfig(bands=[0.5 * lo]))
+    q = build_problem(sf, ProblemConfig(bands=[0.5 * lo], low_cut=0.0, tmax=1.0, depth=800.0, dx=20.0))
+    assert q.low_cut is None and q.grid.dx == 20.0 and q.grid.z_max >= 800.0 and q.info["tmax_s"] <= 1.0 + 1e-9

@@ -10,7 +10,7 @@ from hybridfwi.errors import InputError
 from hybridfwi.io.scan import scan
 from hybridfwi.io.segy import write_shots
 
-from conftest import real_file
+from conftest import one_line_error, real_file
 
 
 def test_viking_graben_marine_shots():
@@ -69,6 +69,7 @@ def test_nan_samples_and_negative_start_time_are_reported():
     s = scan(real_file("malformed_nan_f11.segy"))
     assert s.t0 == pytest.approx(-0.183)
     assert s.dropped == {"NaN/infinite": 41} and s.layout == "no usable traces"
+    assert len(s.bad_traces) == 1 and "trace 1 (FieldRecord 0, TraceNumber 1" in s.bad_traces[0]
     assert any("negative start time" in p for p in s.problems)
     assert any("NaN" in p for p in s.problems)
 
@@ -87,12 +88,42 @@ def test_info_on_our_own_survey(tmp_path, small_survey):
     write_shots(tmp_path / "s.segy", ShotRecord(data, small_survey))
     s = scan(str(tmp_path / "s.segy"))
     assert s.layout == "shot gathers" and s.shots == {1: 30, 2: 30, 3: 30} and s.spread == "split"
-    assert s.source_x == (50.0, 550.0) and s.group_x == (10.0, 590.0) and s.sample_format == "IEEE float"
-    assert not s.repairs and not s.problems
+    assert s.source_x == (50.0, 550.0) and s.group_x == (0.0, 580.0) and s.sample_format == "IEEE float"
+    assert not s.repairs and not s.problems and not s.bad_traces and not s.varying_dt
     r = CliRunner().invoke(cli, ["info", str(tmp_path / "s.segy")])
     assert r.exit_code == 0 and "shots: 3" in r.output
 
 
-def test_info_on_a_missing_file():
-    r = CliRunner().invoke(cli, ["info", "/nonexistent/x.segy"])
-    assert r.exit_code == 2 and "no such file" in r.output
+def test_info_on_a_missing_file_or_a_folder(tmp_path):
+    one_line_error(CliRunner().invoke(cli, ["info", "/nonexistent/x.segy"]), "no such file")
+    one_line_error(CliRunner().invoke(cli, ["info", str(tmp_path)]), "is a folder")
+
+
+def test_varying_sample_interval_is_a_problem_and_refused_on_read(tmp_path, small_survey):
+    import segyio
+
+    from hybridfwi.io.reader import read_survey
+
+    data = np.random.default_rng(0).standard_normal(small_survey.data_shape).astype(np.float32)
+    path = tmp_path / "s.segy"
+    write_shots(path, ShotRecord(data, small_survey))
+    with segyio.open(path, "r+", ignore_geometry=True) as f:
+        f.header[40] = {segyio.TraceField.TRACE_SAMPLE_INTERVAL: 2000}
+    s = scan(str(path))
+    assert s.varying_dt == "1, 2 ms" and any("varies" in p for p in s.problems)
+    with pytest.raises(InputError, match="sample interval changes between traces"):
+        read_survey(path)
+
+
+def test_nan_traces_are_refused_on_read_naming_the_first(tmp_path, small_survey):
+    from hybridfwi.io.reader import read_survey
+
+    with pytest.raises(InputError, match="negative start time"):
+        read_survey(real_file("malformed_nan_f11.segy"))
+    data = np.random.default_rng(0).standard_normal(small_survey.data_shape).astype(np.float32)
+    data[1, 100:103, 6] = np.nan
+    write_shots(tmp_path / "s.segy", ShotRecord(data, small_survey))
+    s = scan(str(tmp_path / "s.segy"))
+    assert s.dropped == {"NaN/infinite": 1} and s.layout == "shot gathers"
+    with pytest.raises(InputError, match=r"trace 37 \(FieldRecord 2, TraceNumber 7: 3 such sample"):
+        read_survey(tmp_path / "s.segy")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from hybridfwi.dl.predict import EvalConfig, evaluate
+from hybridfwi.workflow.predict_run import run_evaluate
 
 
 @click.command("evaluate")
@@ -13,7 +13,7 @@ from hybridfwi.dl.predict import EvalConfig, evaluate
 @click.option("--out", required=True, type=click.Path(dir_okay=False), help="Metrics JSON (a .md table is written beside it).")
 @click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
 def command(model, data, out, device):
-    """MAE, RMSE (normalised velocity and m/s) and SSIM per family, against a mean 1-D profile baseline."""
-    res = evaluate(EvalConfig(model=model, data=list(data), out=out, device=device))
+    """MAE, RMSE (OpenFWI-normalised velocity and m/s) and SSIM per family, against a mean 1-D profile baseline."""
+    res = run_evaluate(model, list(data), out, device)
     o, b = res["overall"], res["baseline_overall"]
     click.echo(f"overall MAE {o['mae']:.4f} (baseline {b['mae']:.4f}), SSIM {o['ssim']:.4f} (baseline {b['ssim']:.4f}) -> {out}")

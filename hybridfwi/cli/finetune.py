@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.options import finite
 from hybridfwi.cli.train_options import train_config, training_options
 from hybridfwi.dl.finetune import METHODS, FinetuneConfig, finetune
 from hybridfwi.dl.train import TrainConfig
@@ -13,8 +14,8 @@ from hybridfwi.dl.train import TrainConfig
 @click.option("--base", default=None, metavar="CKPT", help="Base checkpoint [the shipped foundation model].")
 @click.option("--data", multiple=True, required=True, type=click.Path(), help="Fine-tuning dataset folder(s).")
 @click.option("--method", type=click.Choice(METHODS), default="lora", show_default=True)
-@click.option("--rank", type=int, default=1, show_default=True, help="Adapter rank (lora, dora, loha, lokr).")
-@click.option("--alpha", type=float, default=None, help="Adapter scaling alpha [2 x rank].")
+@click.option("--rank", type=click.IntRange(min=1), default=1, show_default=True, help="Adapter rank (lora, dora, loha, lokr).")
+@click.option("--alpha", type=finite(positive=True), default=None, help="Adapter scaling alpha [2 x rank].")
 @click.option("--modules", multiple=True, help="Only adapt layers whose names contain this (repeatable).")
 @click.option("--out", required=True, type=click.Path(), help="Adapter folder (peft save_pretrained) or checkpoint (full).")
 @training_options(TrainConfig(epochs=10, batch_size=16, lr=2e-3))

@@ -1,4 +1,4 @@
-"""``hybridfwi``: the click group. Library errors become a one-line message and exit code 2."""
+"""``hybridfwi``: the click group. Bad input of any kind becomes one line on stderr and exit code 2."""
 
 from __future__ import annotations
 
@@ -23,7 +23,10 @@ class _Group(click.Group):
         try:
             return super().invoke(ctx)
         except HybridFWIError as exc:
-            raise BadInput(str(exc)) from None
+            raise BadInput(" ".join(str(exc).split("\n"))) from None
+        except click.UsageError as exc:  # option parsing: one line naming the option, not the usage screen
+            cmd = f"hybridfwi {exc.ctx.info_name}" if exc.ctx is not None and exc.ctx.info_name else "hybridfwi"
+            raise BadInput(f"{cmd}: {exc.format_message()} (see {cmd} --help)") from None
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -35,12 +38,16 @@ def cli(verbose: bool) -> None:
     All units are SI: metres, seconds, m/s, Hz.
     """
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    from hybridfwi import dist
+
+    dist.init()  # joins the process group under torchrun; nothing in a plain process
 
 
 def _register() -> None:
-    from hybridfwi.cli import evaluate, families, finetune, fwi, generate, info, invert, plot, predict, pretrain, synth
+    from hybridfwi.cli import (benchmark, cache, compare, evaluate, families, finetune, fwi, generate, info, invert, plot, predict,
+                               pretrain, synth)
 
-    for mod in (invert, generate, synth, fwi, pretrain, finetune, predict, evaluate, info, plot, families):
+    for mod in (invert, compare, benchmark, generate, synth, fwi, pretrain, finetune, predict, evaluate, info, plot, families, cache):
         cli.add_command(mod.command)
 
 

@@ -48,11 +48,20 @@ class ModelConfig:
 
     @property
     def in_shape(self) -> tuple[int, int, int]:
+        """The network's input ``(channels, nt, receivers)``: the shots, plus the top-boundary channel."""
         return tuple(self.arch_kwargs.get("in_shape", (5, 1000, 70)))
 
     @property
     def out_shape(self) -> tuple[int, int]:
         return tuple(self.arch_kwargs.get("out_shape", (70, 70)))
+
+    def net_geometry(self):
+        """The acquisition and grid the network was trained on (:class:`~hybridfwi.core.survey.Geometry`)."""
+        from hybridfwi.core.survey import Geometry
+
+        if self.geometry is None:
+            raise InputError("the checkpoint does not record its training geometry; it cannot read a survey")
+        return Geometry.from_dict(self.geometry)
 
     def build(self) -> torch.nn.Module:
         return create_model(self.arch, **self.arch_kwargs)
@@ -65,7 +74,7 @@ class ModelConfig:
     def from_dict(cls, d: dict) -> "ModelConfig":
         if d.get("format") != FORMAT:
             raise InputError(f"not a hybridfwi model config (format {d.get('format')!r})")
-        return cls(arch=d["arch"], arch_kwargs=d["arch_kwargs"], normalizer=Normalizer(**d["normalizer"]),
+        return cls(arch=d["arch"], arch_kwargs=d["arch_kwargs"], normalizer=Normalizer.from_dict(d["normalizer"]),
                    geometry=d.get("geometry"), record=d.get("record", {}))
 
 
@@ -96,11 +105,22 @@ def load_checkpoint(folder: str | None = None, device: str | torch.device = "cpu
     try:
         with open(cfg_path, encoding="utf-8") as fh:
             cfg = ModelConfig.from_dict(json.load(fh))
-    except (OSError, json.JSONDecodeError, KeyError, TypeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
         raise InputError(f"{cfg_path}: unreadable model config ({exc})") from None
-    model = cfg.build()
     try:
-        model.load_state_dict(load_file(w_path, device="cpu"))
+        model = cfg.build()
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{cfg_path}: the architecture arguments are invalid ({exc})") from None
+    try:
+        state = load_file(w_path, device="cpu")
+    except Exception as exc:  # noqa: BLE001 - safetensors raises its own error type for damaged files
+        raise InputError(f"{w_path}: not a readable safetensors file ({str(exc).splitlines()[0][:120]}); "
+                         f"the checkpoint is damaged or truncated") from None
+    bad = [k for k, v in state.items() if v.is_floating_point() and not bool(torch.isfinite(v).all())]
+    if bad:
+        raise InputError(f"{w_path}: weights hold NaN or infinite values ({bad[0]}); the checkpoint is damaged")
+    try:
+        model.load_state_dict(state)
     except (RuntimeError, OSError) as exc:
-        raise InputError(f"{w_path}: weights do not match the {cfg.arch} architecture ({exc})") from None
+        raise InputError(f"{w_path}: weights do not match the {cfg.arch} architecture ({str(exc).splitlines()[0][:160]})") from None
     return model.to(device), cfg

@@ -12,17 +12,21 @@ from __future__ import annotations
 import json
 import logging
 import os
+import shutil
+import tempfile
 from dataclasses import dataclass, field
 
 import torch
 
+from hybridfwi import dist
 from hybridfwi.dl.checkpoint import ModelConfig, load_checkpoint, resolve_model_path, save_checkpoint
 from hybridfwi.dl.train import TrainConfig, fit
 from hybridfwi.errors import InputError
 from hybridfwi.io.atomic import atomic_write_text
+from hybridfwi.synth import seeds
 from hybridfwi.synth.datasets import ShotDataset
 
-__all__ = ["METHODS", "FinetuneConfig", "finetune", "adapt", "load_model", "target_modules", "ADAPTER_META"]
+__all__ = ["METHODS", "FinetuneConfig", "finetune", "adapt", "load_model", "target_modules", "ADAPTER_META", "save_adapter"]
 
 METHODS = ("full", "lora", "dora", "loha", "lokr", "ia3")
 ADAPTER_META = "hybridfwi_adapter.json"
@@ -43,6 +47,7 @@ class FinetuneConfig:
     modules: list[str] = field(default_factory=list)
     train: TrainConfig = field(default_factory=lambda: TrainConfig(lr=2e-3))
     resume: bool = False
+    frame: object = None  # read the data through this NetworkFrame (survey adaptation)
 
 
 def target_modules(model: torch.nn.Module, filters: list[str] | None = None) -> list[str]:
@@ -63,8 +68,8 @@ def adapt(model: torch.nn.Module, method: str, rank: int = 4, alpha: float | Non
         for p in model.parameters():
             p.requires_grad_(True)
         return model
-    if rank < 1:
-        raise InputError(f"--rank must be >= 1, got {rank}")
+    if isinstance(rank, bool) or not isinstance(rank, int) or rank < 1:
+        raise InputError(f"--rank must be an integer >= 1, got {rank!r}")
     import peft
 
     targets = target_modules(model, modules)
@@ -90,12 +95,19 @@ def load_model(spec: str | None, device: str | torch.device = "cpu") -> tuple[to
         meta_path = os.path.join(adapter, ADAPTER_META)
         if not os.path.exists(meta_path):
             raise InputError(f"{adapter!r} is not a hybridfwi adapter folder (no {ADAPTER_META})")
-        with open(meta_path, encoding="utf-8") as fh:
-            meta = json.load(fh)
+        try:
+            with open(meta_path, encoding="utf-8") as fh:
+                meta = json.load(fh)
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise InputError(f"{meta_path}: unreadable adapter metadata ({exc})") from None
         model, cfg = load_checkpoint(base or meta.get("base"), device="cpu")
         import peft
 
-        model = peft.PeftModel.from_pretrained(model, adapter)
+        try:
+            model = peft.PeftModel.from_pretrained(model, adapter)
+        except Exception as exc:  # noqa: BLE001 - peft/safetensors raise their own types for damaged files
+            raise InputError(f"{adapter!r}: the adapter cannot be loaded ({str(exc).splitlines()[0][:160]}); it is damaged or "
+                             f"belongs to another base network") from None
         cfg.record = {**cfg.record, "adapter": meta}
         return model.to(device).eval(), cfg
     model, cfg = load_checkpoint(base or None, device=device)
@@ -111,30 +123,50 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
     if cfg.method not in METHODS:
         raise InputError(f"unknown method {cfg.method!r}; use one of {', '.join(METHODS)}")
     cfg.train.validate()
+    if cfg.method != "full" and (isinstance(cfg.rank, bool) or not isinstance(cfg.rank, int) or cfg.rank < 1):
+        raise InputError(f"--rank must be an integer >= 1, got {cfg.rank!r}")
     base_path = resolve_model_path(cfg.base)
     model, mcfg = load_checkpoint(base_path)
     ds = ShotDataset(cfg.data)
-    if ds.arrays(0)[0].shape != tuple(mcfg.in_shape):
-        log.info("fine-tuning data %s are resampled to the network input %s", ds.arrays(0)[0].shape, mcfg.in_shape)
+    for m, d in zip(ds.manifests, cfg.data):
+        seeds.check_training_dataset(m, d, "fine-tuning")
+    from hybridfwi.dl.data import NetworkPairs
+
+    pairs = NetworkPairs(ds, mcfg.net_geometry(), mcfg.out_shape, frame=cfg.frame)
     torch.manual_seed(cfg.train.seed)
     model = adapt(model, cfg.method, cfg.rank, cfg.alpha, cfg.modules)
     os.makedirs(cfg.out, exist_ok=True)
     meta = {"base": os.path.abspath(base_path), "method": cfg.method, "rank": cfg.rank, "alpha": cfg.alpha,
+            "frame": None if cfg.frame is None else cfg.frame.to_dict(),
             "data": [os.path.abspath(d) for d in cfg.data]}
 
     def save_best(m, info):
         if cfg.method == "full":
             save_checkpoint(cfg.out, m, ModelConfig(**{**mcfg.__dict__, "record": {**mcfg.record, "finetune": {**meta, **info}}}))
         else:
-            m.save_pretrained(cfg.out)
-            atomic_write_text(os.path.join(cfg.out, ADAPTER_META), json.dumps({**meta, **info}, indent=2) + "\n")
+            save_adapter(m, cfg.out, {**meta, **info})
 
-    record = fit(model, ds, mcfg.normalizer, mcfg.in_shape, cfg.train, cfg.out, save_best,
+    record = fit(model, pairs, mcfg.normalizer, cfg.train, cfg.out, save_best,
                  freeze_batchnorm=cfg.method != "full", progress=progress, resume=cfg.resume)
     record["method"] = cfg.method
-    if cfg.method != "full":
-        with open(os.path.join(cfg.out, ADAPTER_META), encoding="utf-8") as fh:
-            meta_final = {**json.load(fh), "training": record}
-        atomic_write_text(os.path.join(cfg.out, ADAPTER_META), json.dumps(meta_final, indent=2) + "\n")
-    atomic_write_text(os.path.join(cfg.out, "finetune_record.json"), json.dumps({**meta, "training": record}, indent=2) + "\n")
+    if dist.is_main():
+        if cfg.method != "full":
+            with open(os.path.join(cfg.out, ADAPTER_META), encoding="utf-8") as fh:
+                meta_final = {**json.load(fh), "training": record}
+            atomic_write_text(os.path.join(cfg.out, ADAPTER_META), json.dumps(meta_final, indent=2) + "\n")
+        atomic_write_text(os.path.join(cfg.out, "finetune_record.json"), json.dumps({**meta, "training": record}, indent=2) + "\n")
     return record
+
+
+def save_adapter(model, out: str, meta: dict) -> None:
+    """peft's ``save_pretrained`` into a temporary folder, each file moved into ``out`` atomically,
+    the hybridfwi metadata last (a folder without it is not an adapter)."""
+    os.makedirs(out, exist_ok=True)
+    tmp = tempfile.mkdtemp(prefix=".adapter-", dir=out)
+    try:
+        model.save_pretrained(tmp)
+        for name in os.listdir(tmp):
+            os.replace(os.path.join(tmp, name), os.path.join(out, name))
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    atomic_write_text(os.path.join(out, ADAPTER_META), json.dumps(meta, indent=2) + "\n")

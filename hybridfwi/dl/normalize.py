@@ -1,7 +1,19 @@
-"""OpenFWI normalisation conventions and input resampling for other geometries.
+"""Network input and output scaling.
 
-Seismic: ``sign(x) * log1p(|x|)``, then min-max to [-1, 1] with the training data's min and max of
-that transform (recorded in every checkpoint). Velocity: min-max of [1500, 4500] m/s to [-1, 1].
+Seismic, two modes:
+
+- ``"global"`` (OpenFWI's convention, older checkpoints): ``sign(x) * log1p(|x|)``, then min-max to
+  [-1, 1] with the training data's min and max of that transform;
+- ``"per-sample"`` (the shipped network): each sample is divided by its own RMS amplitude (over the
+  traces that hold data), then ``sign(y) * log1p(|y|) / log1p(clip)`` with ``|y|`` clipped at
+  ``clip``. Field amplitudes have arbitrary units and 2-D amplitudes change with the frame's scale,
+  so only relative amplitudes within a sample are trusted.
+
+With ``top_channel`` the top boundary is one more input channel, constant +1 for a free surface and
+-1 for an absorbing top (free-surface ghosts and multiples change the data, not the model).
+
+Velocity: min-max of ``[vmin, vmax]`` m/s to [-1, 1] (OpenFWI: 1500-4500; the shipped network:
+1450-6000).
 """
 
 from __future__ import annotations
@@ -10,9 +22,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
-__all__ = ["Normalizer", "log_transform", "fit_input"]
+__all__ = ["Normalizer", "log_transform"]
 
 
 def log_transform(x):
@@ -24,21 +35,40 @@ def log_transform(x):
 
 @dataclass
 class Normalizer:
-    """Maps seismic data and velocities into the network's [-1, 1] ranges and back.
+    """Maps seismic data and velocities into the network's ranges and back.
 
     Attributes:
-        data_min, data_max: range of ``log_transform(data)`` over the training data.
-        vmin, vmax: velocity range (m/s) mapped to [-1, 1] (OpenFWI: 1500, 4500).
+        data_min, data_max: range of ``log_transform(data)`` over the training data (``global`` mode).
+        vmin, vmax: velocity range (m/s) mapped to [-1, 1].
+        mode: ``"global"`` or ``"per-sample"``.
+        clip: largest ``|data| / rms`` kept (``per-sample`` mode).
+        top_channel: append the top-boundary channel.
     """
 
     data_min: float = -5.0
     data_max: float = 5.0
     vmin: float = 1500.0
     vmax: float = 4500.0
+    mode: str = "global"
+    clip: float = 40.0
+    top_channel: bool = False
 
-    def data(self, x: torch.Tensor) -> torch.Tensor:
-        y = log_transform(x)
-        return 2.0 * (y - self.data_min) / (self.data_max - self.data_min) - 1.0
+    def data(self, x: torch.Tensor, free_surface: bool | torch.Tensor = False) -> torch.Tensor:
+        """``(batch, shots, nt, receivers)`` raw amplitudes -> the network's input
+        (``(batch, shots [+1], nt, receivers)``)."""
+        if self.mode == "per-sample":
+            live = (x.abs().amax(dim=2, keepdim=True) > 0).to(x.dtype)  # traces that hold data
+            n = live.sum(dim=(1, 2, 3), keepdim=True).clamp_min(1.0) * x.shape[2]
+            rms = torch.sqrt((x * x).sum(dim=(1, 2, 3), keepdim=True) / n).clamp_min(1e-30)
+            y = (x / rms).clamp(-self.clip, self.clip)
+            y = torch.sign(y) * torch.log1p(torch.abs(y)) / float(np.log1p(self.clip))
+        else:
+            y = 2.0 * (log_transform(x) - self.data_min) / (self.data_max - self.data_min) - 1.0
+        if self.top_channel:
+            fs = torch.as_tensor(free_surface, dtype=y.dtype, device=y.device).reshape(-1, 1, 1, 1)
+            flag = (2.0 * fs - 1.0).expand(y.shape[0], 1, y.shape[2], y.shape[3])
+            y = torch.cat([y, flag], dim=1)
+        return y
 
     def velocity(self, v: torch.Tensor) -> torch.Tensor:
         return 2.0 * (v - self.vmin) / (self.vmax - self.vmin) - 1.0
@@ -50,34 +80,17 @@ class Normalizer:
         return asdict(self)
 
     @classmethod
-    def fit(cls, dataset, n: int = 256, seed: int = 0) -> "Normalizer":
-        """Data range from up to ``n`` samples of a dataset (``dataset.arrays(i)``)."""
+    def from_dict(cls, d: dict) -> "Normalizer":
+        known = {k: d[k] for k in ("data_min", "data_max", "vmin", "vmax", "mode", "clip", "top_channel") if k in d}
+        return cls(**known)
+
+    @classmethod
+    def fit(cls, dataset, n: int = 256, seed: int = 0, **kw) -> "Normalizer":
+        """``global`` mode: the data range from up to ``n`` samples of a dataset (``dataset.arrays(i)``)."""
         rng = np.random.default_rng(seed)
         idx = rng.choice(len(dataset), size=min(n, len(dataset)), replace=False)
         lo, hi = np.inf, -np.inf
         for i in idx:
             d = log_transform(dataset.arrays(int(i))[0])
             lo, hi = min(lo, float(d.min())), max(hi, float(d.max()))
-        return cls(data_min=lo, data_max=hi)
-
-
-def fit_input(x: torch.Tensor, in_shape: tuple[int, int, int]) -> torch.Tensor:
-    """Resample ``(batch, shots, nt, receivers)`` data to a network's fixed ``in_shape``.
-
-    Shots: the nearest of evenly spaced shot indices (so 5 of 9 shots are the 1st, 3rd, 5th, 7th
-    and 9th); time and receivers: bilinear interpolation, anti-aliased when shrinking. Identity
-    when the shapes already agree. For surveys of another physical size, scale x, z and t together
-    first (the acoustic wave equation is invariant under that, velocities unchanged).
-    """
-    s, nt, nr = in_shape
-    b, s0, nt0, nr0 = x.shape
-    if (s0, nt0, nr0) == (s, nt, nr):
-        return x
-    if s0 != s:
-        pick = np.rint(np.linspace(0, s0 - 1, s)).astype(np.int64)
-        x = x[:, torch.as_tensor(pick, device=x.device)]
-    if (nt0, nr0) != (nt, nr):
-        y = x.reshape(b * s, 1, nt0, nr0)
-        y = F.interpolate(y, size=(nt, nr), mode="bilinear", align_corners=True, antialias=(nt < nt0 or nr < nr0))
-        x = y.reshape(b, s, nt, nr)
-    return x
+        return cls(data_min=lo, data_max=hi, **kw)

@@ -1,111 +1,75 @@
-"""Prediction with a trained network (optionally with an adapter) and evaluation on datasets."""
+"""Prediction with a trained network (optionally with an adapter), through the network frame, and
+evaluation on datasets. Library functions: objects in, objects out."""
 
 from __future__ import annotations
 
-import json
-import os
 from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
+from hybridfwi.core.grid import Grid
 from hybridfwi.core.model import ShotRecord, VelocityModel
 from hybridfwi.dl.checkpoint import ModelConfig
-from hybridfwi.dl.normalize import fit_input
-from hybridfwi.errors import InputError
-from hybridfwi.io.atomic import atomic_save_npy, atomic_write_text
+from hybridfwi.dl.frame import FrameConfig, NetworkFrame, network_frame
 from hybridfwi.physics.forward import resolve_device
 
-__all__ = ["predict_record", "predict_mapped", "predict_file", "evaluate", "EvalConfig"]
+__all__ = ["frame_for", "predict_tiles", "predict_survey", "predict_dataset", "evaluate", "EvalConfig", "markdown_table"]
+
+
+def frame_for(cfg: ModelConfig, grid: Grid, record: ShotRecord, usable_low_hz: float | None = None,
+              config: FrameConfig | None = None) -> NetworkFrame:
+    """The frame in which the network of ``cfg`` reads ``record`` on ``grid``."""
+    return network_frame(grid, record.survey, cfg.net_geometry(), config, usable_low_hz)
+
+
+def predict_tiles(model: torch.nn.Module, cfg: ModelConfig, x: np.ndarray | torch.Tensor, free_surface: bool,
+                  device: torch.device | str = "cpu", grad: bool = False) -> torch.Tensor:
+    """Velocities (m/s) ``(n, nz_net, nx_net)`` for raw network-frame data ``(n, shots, nt, receivers)``."""
+    device = resolve_device(str(device))
+    xt = torch.as_tensor(np.asarray(x) if not isinstance(x, torch.Tensor) else x, dtype=torch.float32, device=device)
+    with torch.set_grad_enabled(grad):
+        y = model(cfg.normalizer.data(xt, torch.full((xt.shape[0],), float(free_surface), device=device))).float()
+        return cfg.normalizer.velocity_inverse(y)[:, 0]
+
+
+def predict_survey(model: torch.nn.Module, cfg: ModelConfig, grid: Grid, record: ShotRecord, wavelet: np.ndarray | None = None,
+                   device: torch.device | str = "cpu", frame: NetworkFrame | None = None,
+                   usable_low_hz: float | None = None) -> tuple[VelocityModel, NetworkFrame]:
+    """The network's velocity model on ``grid`` for a survey's data, and the frame it was read in.
+
+    The data are read into the network's frame (shaped from ``wavelet`` to the network's band,
+    tiled, resampled), predicted tile by tile and blended back onto ``grid``.
+    """
+    frame = frame or frame_for(cfg, grid, record, usable_low_hz)
+    model = model.to(resolve_device(str(device))).eval()
+    x = frame.to_network(record, wavelet)
+    v = predict_tiles(model, cfg, x, record.survey.free_surface, device).cpu().numpy()
+    return VelocityModel(frame.from_network(v), grid), frame
 
 
 @torch.no_grad()
-def predict_record(model: torch.nn.Module, cfg: ModelConfig, record: ShotRecord, device: torch.device | str = "cpu") -> VelocityModel:
-    """Velocity model (m/s) predicted for a record, on the record's survey grid.
+def predict_dataset(model: torch.nn.Module, cfg: ModelConfig, folder: str, device: str = "auto") -> np.ndarray:
+    """Velocities ``(n, 1, nz, nx)`` (m/s) for every pair of a dataset folder (in the network's frame)."""
+    from hybridfwi.dl.data import NetworkPairs, load_batch
+    from hybridfwi.synth.datasets import ShotDataset
 
-    The data are normalised as in training and resampled to the network's input shape
-    (:func:`~hybridfwi.dl.normalize.fit_input`); the prediction is resampled (bilinearly) onto the
-    survey grid when it differs from the network's output grid.
-    """
-    device = resolve_device(str(device))
-    model = model.to(device).eval()
-    x = torch.as_tensor(record.data[None], device=device)
-    y = model(fit_input(cfg.normalizer.data(x), cfg.in_shape)).float()
-    g = record.survey.grid
-    if tuple(y.shape[-2:]) != g.shape:
-        y = F.interpolate(y, size=g.shape, mode="bilinear", align_corners=True)
-    v = cfg.normalizer.velocity_inverse(y)[0, 0].cpu().numpy().astype(np.float32)
-    return VelocityModel(v, g)
-
-
-@torch.no_grad()
-def predict_mapped(model: torch.nn.Module, cfg: ModelConfig, record: ShotRecord, device: torch.device | str = "cpu"):
-    """Velocity (m/s, on the record's grid) predicted with the survey read in the network's frame.
-
-    The survey is scaled into the geometry the network was trained on (acoustic scale invariance,
-    :mod:`hybridfwi.dl.mapping`) and the prediction is read back at the survey's own metres.
-    Returns ``(VelocityModel, NetworkFrame)``; a checkpoint without a recorded geometry falls back
-    to :func:`predict_record` (frame None).
-    """
-    from hybridfwi.core.survey import Survey
-    from hybridfwi.dl.mapping import from_network, network_frame, to_network
-
-    if cfg.geometry is None:
-        return predict_record(model, cfg, record, device), None
-    device = resolve_device(str(device))
-    model = model.to(device).eval()
-    net = Survey.from_dict(cfg.geometry)
-    frame = network_frame(record.survey, net)
-    x = torch.as_tensor(to_network(record, net, frame)[None], device=device)
-    y = model(fit_input(cfg.normalizer.data(x), cfg.in_shape)).float()
-    v = cfg.normalizer.velocity_inverse(y)[0, 0].cpu().numpy()
-    return VelocityModel(from_network(v, net, frame, record.survey.grid), record.survey.grid), frame
-
-
-def predict_file(model_spec: str | None, target: str, out: str, device: str = "auto") -> dict:
-    """Predict for a shot-gather SEG-Y (``out``: ``velocity_dl.npy``/``.segy`` + figure) or for
-    every sample of a dataset folder (``out``: ``predictions.npy`` ``(n, 1, nz, nx)`` m/s)."""
-    from hybridfwi.dl.finetune import load_model
-
-    if os.path.exists(out) and not os.path.isdir(out):
-        raise InputError(f"--out {out!r} is a file; give a folder")
-    if not os.path.exists(target):
-        raise InputError(f"{target!r}: no such file or folder")
     dev = resolve_device(device)
-    model, cfg = load_model(model_spec, device=dev)
-    if os.path.isdir(target):
-        from hybridfwi.dl.data import load_batch
-        from hybridfwi.synth.datasets import ShotDataset
-
-        ds = ShotDataset(target)
-        preds = []
-        with torch.no_grad():
-            for lo in range(0, len(ds), 32):
-                x, _ = load_batch(ds, range(lo, min(lo + 32, len(ds))), cfg.normalizer, cfg.in_shape, dev)
-                preds.append(cfg.normalizer.velocity_inverse(model(x).float()).cpu().numpy())
-        os.makedirs(out, exist_ok=True)
-        atomic_save_npy(os.path.join(out, "predictions.npy"), np.concatenate(preds).astype(np.float32))
-        return {"samples": len(ds), "out": os.path.join(out, "predictions.npy")}
-    from hybridfwi.io.segy import read_shots, write_model_segy
-    from hybridfwi.viz.plots import plot_model, save_figure
-
-    record = read_shots(target)
-    vm = predict_record(model, cfg, record, dev)
-    os.makedirs(out, exist_ok=True)
-    atomic_save_npy(os.path.join(out, "velocity_dl.npy"), vm.values)
-    write_model_segy(os.path.join(out, "velocity_dl.segy"), vm, note="hybridfwi DL prediction")
-    save_figure(plot_model(vm, title="DL prediction", survey=record.survey), os.path.join(out, "velocity_dl.png"))
-    return {"samples": 1, "out": os.path.join(out, "velocity_dl.npy"), "vmin": vm.vmin, "vmax": vm.vmax}
+    model = model.to(dev).eval()
+    pairs = NetworkPairs(ShotDataset(folder), cfg.net_geometry(), cfg.out_shape)
+    preds = []
+    for lo in range(0, len(pairs), 32):
+        x, _ = load_batch(pairs, range(lo, min(lo + 32, len(pairs))), cfg.normalizer, dev)
+        preds.append(cfg.normalizer.velocity_inverse(model(x).float()).cpu().numpy())
+    return np.concatenate(preds).astype(np.float32)
 
 
 @dataclass
 class EvalConfig:
-    """Attributes: model spec (CKPT[+ADAPTER]; None = shipped), dataset folders, output JSON path."""
+    """Attributes: model spec (CKPT[+ADAPTER]; None = shipped), dataset folders, device."""
 
     model: str | None
     data: list[str]
-    out: str
     device: str = "auto"
 
 
@@ -115,48 +79,59 @@ def _summary(m: dict) -> dict:
 
 def evaluate(cfg: EvalConfig) -> dict:
     """Metrics per family and overall, for the network and for a trivial baseline (the mean 1-D
-    velocity profile of the evaluated models themselves, an oracle-flavoured baseline); writes
-    ``out`` (JSON) and the same table as markdown beside it (``.md``)."""
+    velocity profile of the evaluated models themselves, an oracle-flavoured baseline).
+
+    ``mae``/``rmse`` are on velocity normalised to [-1, 1] by OpenFWI's 1500-4500 m/s range (the
+    published numbers' convention), whatever the network's own output range.
+    """
+    from hybridfwi.dl.data import NetworkPairs, load_batch
     from hybridfwi.dl.finetune import load_model
-    from hybridfwi.dl.train import evaluate_arrays
-    from hybridfwi.metrics import ssim
+    from hybridfwi.metrics import VEL_RANGE, ssim
     from hybridfwi.synth.datasets import ShotDataset
 
-    if not cfg.out.endswith(".json"):
-        raise InputError(f"--out {cfg.out!r} must be a .json file")
     dev = resolve_device(cfg.device)
     model, mcfg = load_model(cfg.model, device=dev)
-    ds = ShotDataset(cfg.data)
+    pairs = NetworkPairs(ShotDataset(cfg.data), mcfg.net_geometry(), mcfg.out_shape)
     norm = mcfg.normalizer
+    lo_v, hi_v = VEL_RANGE
     fams: dict[str, list[int]] = {}
-    for i in range(len(ds)):
-        fams.setdefault(ds.family(i) or "unlabelled", []).append(i)
+    for i in range(len(pairs)):
+        fams.setdefault(pairs.family(i) or "unlabelled", []).append(i)
     result: dict = {"model": cfg.model or "default", "data": cfg.data, "families": {}, "baseline_mean_1d": {}}
     allm: dict = {}
     allb: dict = {}
-    for fam, idx in fams.items():
-        m = evaluate_arrays(model, ds, np.asarray(idx), norm, mcfg.in_shape, dev)
-        trues = np.stack([ds.arrays(i)[1][0] for i in idx])
-        profile = trues.mean(axis=(0, 2))[None, :, None] * np.ones_like(trues)
-        b = {"mae": [], "rmse": [], "mae_ms": [], "rmse_ms": [], "ssim": []}
-        for p, t in zip(profile, trues):
-            pn = 2 * (p - norm.vmin) / (norm.vmax - norm.vmin) - 1
-            tn = 2 * (t - norm.vmin) / (norm.vmax - norm.vmin) - 1
-            b["mae"].append(float(np.abs(pn - tn).mean()))
-            b["rmse"].append(float(np.sqrt(((pn - tn) ** 2).mean())))
-            b["mae_ms"].append(float(np.abs(p - t).mean()))
-            b["rmse_ms"].append(float(np.sqrt(((p - t) ** 2).mean())))
-            b["ssim"].append(ssim(p, t))
-        result["families"][fam] = _summary(m)
-        result["baseline_mean_1d"][fam] = _summary(b)
-        for k in m:
-            allm.setdefault(k, []).extend(m[k])
-            allb.setdefault(k, []).extend(b[k])
+
+    def metrics(p: np.ndarray, t: np.ndarray, out: dict) -> None:
+        pn, tn = 2 * (p - lo_v) / (hi_v - lo_v) - 1, 2 * (t - lo_v) / (hi_v - lo_v) - 1
+        out.setdefault("mae", []).append(float(np.abs(pn - tn).mean()))
+        out.setdefault("rmse", []).append(float(np.sqrt(((pn - tn) ** 2).mean())))
+        out.setdefault("mae_ms", []).append(float(np.abs(p - t).mean()))
+        out.setdefault("rmse_ms", []).append(float(np.sqrt(((p - t) ** 2).mean())))
+        out.setdefault("ssim", []).append(ssim(p, t))
+
+    with torch.no_grad():
+        for fam, idx in fams.items():
+            m: dict = {}
+            b: dict = {}
+            trues = []
+            for lo in range(0, len(idx), 32):
+                x, y = load_batch(pairs, idx[lo:lo + 32], norm, dev)
+                pv = norm.velocity_inverse(model(x).float()).cpu().numpy()[:, 0]
+                tv = norm.velocity_inverse(y).cpu().numpy()[:, 0]
+                for p, t in zip(pv, tv):
+                    metrics(p, t, m)
+                    trues.append(t)
+            trues = np.stack(trues)
+            profile = trues.mean(axis=(0, 2))[:, None] * np.ones(trues.shape[1:])
+            for t in trues:
+                metrics(profile, t, b)
+            result["families"][fam] = _summary(m)
+            result["baseline_mean_1d"][fam] = _summary(b)
+            for k in m:
+                allm.setdefault(k, []).extend(m[k])
+                allb.setdefault(k, []).extend(b[k])
     result["overall"] = _summary(allm)
     result["baseline_overall"] = _summary(allb)
-    os.makedirs(os.path.dirname(os.path.abspath(cfg.out)), exist_ok=True)
-    atomic_write_text(cfg.out, json.dumps(result, indent=2) + "\n")
-    atomic_write_text(os.path.splitext(cfg.out)[0] + ".md", markdown_table(result))
     return result
 
 
@@ -168,7 +143,6 @@ def markdown_table(result: dict) -> str:
         b = result["baseline_overall"] if fam == "**overall**" else result["baseline_mean_1d"][fam]
         lines.append(f"| {fam} | {m['samples']} | {m['mae']:.4f} | {m['rmse']:.4f} | {m['ssim']:.4f} | {m['mae_ms']:.1f} | "
                      f"{m['rmse_ms']:.1f} | {b['mae']:.4f} | {b['ssim']:.4f} |")
-    return "\n".join(lines) + "\n\nMAE/RMSE on velocity normalised to [-1, 1] (OpenFWI convention); SSIM on [0, 1]; " \
-        "baseline: the mean 1-D profile of the evaluated models.\n"
-
+    return "\n".join(lines) + "\n\nMAE/RMSE on velocity normalised to [-1, 1] by 1500-4500 m/s (OpenFWI convention); SSIM on " \
+        "[0, 1]; baseline: the mean 1-D profile of the evaluated models.\n"
 

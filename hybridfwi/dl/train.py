@@ -19,12 +19,12 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 import torch
 
-from hybridfwi.dl.data import load_batch, split_indices
+from hybridfwi import dist
+from hybridfwi.dl.data import NetworkPairs, load_batch, split_indices
 from hybridfwi.dl.normalize import Normalizer
 from hybridfwi.errors import InputError
 from hybridfwi.io.atomic import atomic_path
 from hybridfwi.physics.forward import resolve_device
-from hybridfwi.synth.datasets import ShotDataset
 
 __all__ = ["TrainConfig", "fit", "evaluate_arrays", "count_parameters", "peak_memory_mb", "machine"]
 
@@ -57,6 +57,14 @@ class TrainConfig:
     extra: dict = field(default_factory=dict)
 
     def validate(self) -> "TrainConfig":
+        for name in ("epochs", "batch_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
+                raise InputError(f"--{name.replace('_', '-')} must be an integer, got {v!r}")
+        if not isinstance(self.lr, (int, float)) or not np.isfinite(self.lr):
+            raise InputError(f"--lr must be a positive number, got {self.lr!r}")
+        if self.max_samples is not None and self.max_samples < 1:
+            raise InputError(f"--max-samples must be >= 1, got {self.max_samples}")
         if self.epochs < 1:
             raise InputError(f"--epochs must be >= 1, got {self.epochs}")
         if self.batch_size < 1:
@@ -132,15 +140,16 @@ def _bn_eval(model: torch.nn.Module) -> None:
 
 
 @torch.no_grad()
-def evaluate_arrays(model: torch.nn.Module, ds: ShotDataset, idx, norm: Normalizer, in_shape, device, batch_size: int = 32) -> dict:
-    """Per-sample OpenFWI metrics over ``idx``: MAE/RMSE on normalised velocity, MAE/RMSE in m/s, SSIM."""
+def evaluate_arrays(model: torch.nn.Module, pairs: NetworkPairs, idx, norm: Normalizer, device, batch_size: int = 32) -> dict:
+    """Per-pair OpenFWI metrics over ``idx``: MAE/RMSE on velocity normalised by the network's range,
+    MAE/RMSE in m/s, SSIM."""
     from hybridfwi.metrics import ssim
 
     model.eval()
     out = {"mae": [], "rmse": [], "mae_ms": [], "rmse_ms": [], "ssim": []}
     for lo in range(0, len(idx), batch_size):
         b = idx[lo:lo + batch_size]
-        x, y = load_batch(ds, b, norm, in_shape, device)
+        x, y = load_batch(pairs, b, norm, device)
         p = model(x).float()
         err = (p - y).flatten(1)
         out["mae"] += err.abs().mean(1).tolist()
@@ -153,21 +162,29 @@ def evaluate_arrays(model: torch.nn.Module, ds: ShotDataset, idx, norm: Normaliz
     return out
 
 
-def fit(model: torch.nn.Module, ds: ShotDataset, norm: Normalizer, in_shape, cfg: TrainConfig, out: str,
+def _unwrap(model: torch.nn.Module) -> torch.nn.Module:
+    return model.module if isinstance(model, torch.nn.parallel.DistributedDataParallel) else model
+
+
+def fit(model: torch.nn.Module, pairs: NetworkPairs, norm: Normalizer, cfg: TrainConfig, out: str,
         save_best: Callable[[torch.nn.Module, dict], None], freeze_batchnorm: bool = False, progress: bool = True,
         resume: bool = True, on_epoch: Callable[[dict], None] | None = None) -> dict:
-    """Train ``model`` on ``ds``; call ``save_best(model, record)`` whenever validation MAE improves.
+    """Train ``model`` on ``pairs``; call ``save_best(model, record)`` whenever validation MAE improves.
 
     A state file ``out/train_state.pt`` (weights, optimiser, schedule, epoch, best score) is written
-    after every epoch; when present and ``resume`` is set, training continues from it. Returns the
-    training record.
+    after every epoch; when present and ``resume`` is set, training continues from it. Under
+    ``torchrun`` the model is wrapped in DistributedDataParallel, every global batch is split across
+    the ranks, and rank 0 writes the files; the state does not depend on the number of processes,
+    so a run resumes with another. Returns the training record.
     """
     from tqdm.auto import tqdm
 
     cfg.validate()
-    device = resolve_device(cfg.device)
+    dist.init(cfg.device)
+    device = resolve_device(dist.device_for(cfg.device))
+    world, rank = dist.world_size(), dist.rank()
     torch.manual_seed(cfg.seed)
-    n = len(ds)
+    n = len(pairs)
     pool = np.arange(n)
     if cfg.max_samples is not None and cfg.max_samples < n:
         pool = np.sort(np.random.default_rng(cfg.seed + 1).choice(n, size=cfg.max_samples, replace=False))
@@ -184,27 +201,40 @@ def fit(model: torch.nn.Module, ds: ShotDataset, norm: Normalizer, in_shape, cfg
     state_path = os.path.join(out, STATE)
     start_epoch, best, history, wall = 0, float("inf"), [], 0.0
     if resume and os.path.exists(state_path):
-        st = torch.load(state_path, map_location=device, weights_only=True)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        sched.load_state_dict(st["scheduler"])
+        try:
+            st = torch.load(state_path, map_location=device, weights_only=True)
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+            sched.load_state_dict(st["scheduler"])
+        except Exception as exc:  # noqa: BLE001 - a damaged state file is bad input
+            raise InputError(f"{state_path}: the training state is unreadable ({str(exc).splitlines()[0][:120]}); delete it to "
+                             f"start over") from None
         start_epoch, best, history, wall = int(st["epoch"]), float(st["best"]), json.loads(st["history"]), float(st["wall"])
+    net = model
+    if world > 1:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device.index] if device.type == "cuda" else None)
     use_amp = device.type == "cuda"
     memory = _PeakMemory(device)
     for epoch in range(start_epoch, cfg.epochs):
         t0 = time.perf_counter()
-        model.train()
+        net.train()
         if freeze_batchnorm:
-            _bn_eval(model)
+            _bn_eval(net)
         order = tr[np.random.default_rng([cfg.seed, epoch]).permutation(len(tr))]
         losses = []
-        with tqdm(total=len(order), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="sample", disable=not progress,
+        with tqdm(total=len(order), desc=f"epoch {epoch + 1}/{cfg.epochs}", unit="sample", disable=not progress or rank != 0,
                   dynamic_ncols=True) as bar:
             for lo in range(0, len(order), cfg.batch_size):
-                x, y = load_batch(ds, order[lo:lo + cfg.batch_size], norm, in_shape, device)
+                glob_batch = order[lo:lo + cfg.batch_size]
+                local = np.array_split(glob_batch, world)[rank]
+                share = len(local) * world / len(glob_batch)
+                if len(local) == 0:  # fewer samples than ranks in the last batch: take part with weight 0
+                    local, share = glob_batch[:1], 0.0
+                x, y = load_batch(pairs, local, norm, device)
                 with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=use_amp):
-                    p = model(x)
-                loss = torch.nn.functional.l1_loss(p.float(), y)
+                    p = net(x)
+                # mean over the global batch: DDP averages the ranks' gradients, so weight by the share
+                loss = torch.nn.functional.l1_loss(p.float(), y) * share
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
                 opt.step()
@@ -212,19 +242,30 @@ def fit(model: torch.nn.Module, ds: ShotDataset, norm: Normalizer, in_shape, cfg
                 losses.append(float(loss.detach()))
                 memory.sample()
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
-                bar.update(len(x))
-        val = evaluate_arrays(model, ds, va, norm, in_shape, device) if len(va) else {"mae": [float(np.mean(losses))]}
-        val_mae = float(np.mean(val["mae"]))
+                bar.update(len(glob_batch))
+        if len(va):
+            mine = va[rank::world]
+            sums = torch.zeros(2, dtype=torch.float64)
+            if len(mine):
+                val = evaluate_arrays(model, pairs, mine, norm, device)
+                sums += torch.tensor([float(np.sum(val["mae"])), float(len(mine))], dtype=torch.float64)
+            dist.all_reduce(sums)
+            val_mae = float(sums[0] / sums[1])
+        else:
+            val_mae = float(np.mean(losses))
         wall += time.perf_counter() - t0
         entry = {"epoch": epoch + 1, "train_l1": float(np.mean(losses)), "val_mae": val_mae, "lr": sched.get_last_lr()[0],
                  "wall_s": wall, "samples_per_s": len(order) / (time.perf_counter() - t0)}
         history.append(entry)
         if val_mae < best:
             best = val_mae
-            save_best(model, {"best_epoch": epoch + 1, "val_mae": val_mae})
-        with atomic_path(state_path) as tmp:
-            torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
-                        "epoch": epoch + 1, "best": best, "history": json.dumps(history), "wall": wall}, tmp)
+            if dist.is_main():
+                save_best(model, {"best_epoch": epoch + 1, "val_mae": val_mae})
+        if dist.is_main():
+            with atomic_path(state_path) as tmp:
+                torch.save({"model": model.state_dict(), "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+                            "epoch": epoch + 1, "best": best, "history": json.dumps(history), "wall": wall}, tmp)
+        dist.barrier()
         if on_epoch is not None:
             on_epoch(entry)
     return {
@@ -237,6 +278,7 @@ def fit(model: torch.nn.Module, ds: ShotDataset, norm: Normalizer, in_shape, cfg
         "peak_memory_mb": memory.mb,
         "peak_memory_kind": "cuda max allocated" if device.type == "cuda" else "peak anonymous RSS, sampled per step",
         "device": str(device),
+        "processes": world,
         "wall_time_s": wall,
         "best_val_mae": best,
         "history": history,

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from hybridfwi.core.grid import Grid
 from hybridfwi.core.survey import Survey
 
 __all__ = ["gradient_weight"]
 
 
 def gradient_weight(
+    grid: Grid,
     survey: Survey,
     initial: np.ndarray,
     freeze_above_m: float | None = None,
@@ -20,7 +22,8 @@ def gradient_weight(
     """A ``(nz, nx)`` weight in [0, 1] (times depth scaling) that multiplies the model gradient.
 
     Args:
-        survey: acquisition (grid and positions).
+        grid: the model grid.
+        survey: acquisition (positions).
         initial: initial model, m/s, ``(nz, nx)``.
         freeze_above_m: no update at depths shallower than this (e.g. a known water layer).
         freeze_velocity_below: no update where the initial model is at or below this velocity
@@ -29,7 +32,7 @@ def gradient_weight(
             this distance (suppresses their near-field imprint); 0 disables it.
         depth_power: multiply by ``(z / z_max) ** depth_power`` (> 0 boosts deep updates).
     """
-    g = survey.grid
+    g = grid
     z = g.z[:, None] * np.ones((1, g.nx))
     x = np.ones((g.nz, 1)) * g.x[None, :]
     w = np.ones(g.shape)
@@ -40,7 +43,7 @@ def gradient_weight(
     if taper_radius_m > 0:
         pts = np.concatenate([
             np.stack([survey.source_x, survey.source_z], -1),
-            np.stack([survey.receiver_x.ravel(), survey.receiver_z.ravel()], -1),
+            np.stack([survey.receiver_x[survey.receiver_mask], survey.receiver_z[survey.receiver_mask]], -1),
         ])
         pts = np.unique(pts, axis=0)
         dist = np.full(g.shape, np.inf)

@@ -6,9 +6,15 @@ import json
 import os
 from dataclasses import asdict, dataclass, field, fields
 
+import numpy as np
+
 from hybridfwi.errors import InputError
 
 __all__ = ["FWIConfig"]
+
+
+def _number(v) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and bool(np.isfinite(v))
 
 
 @dataclass
@@ -27,6 +33,8 @@ class FWIConfig:
         lr: Adam's step, as the approximate velocity change per iteration in m/s (unused by L-BFGS,
             whose line search picks the step).
         lbfgs_history: L-BFGS memory.
+        line_search_evaluations: most trial models the strong-Wolfe line search may evaluate per
+            L-BFGS iteration (each a forward and adjoint propagation; 1 accepts the first trial).
         misfit: ``"l2"``, ``"gc"`` (normalised global correlation, trace-wise) or ``"envelope"``.
         tv_weight, tikhonov_weight, prior_weight: regularisation weights (total variation,
             smoothness, distance to the initial model), relative to a data misfit of 1 at the start.
@@ -43,6 +51,9 @@ class FWIConfig:
         divergence_factor: a non-finite misfit, or one this many times the last good one, reverts to
             the last good model and halves the step.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"``.
+        checkpoint_every_s: seconds between checkpoints (0: after every iteration); a band's end is
+            always saved. A kill loses at most this much work, and ``--resume`` still reaches the
+            uninterrupted result.
     """
 
     vmin: float = 1400.0
@@ -53,6 +64,7 @@ class FWIConfig:
     optimizer: str = "lbfgs"
     lr: float = 20.0
     lbfgs_history: int = 10
+    line_search_evaluations: int = 4
     misfit: str = "l2"
     tv_weight: float = 0.0
     tikhonov_weight: float = 0.0
@@ -70,15 +82,16 @@ class FWIConfig:
     pml_width: int = 20
     divergence_factor: float = 10.0
     device: str = "auto"
+    checkpoint_every_s: float = 5.0
 
     def validate(self, dt: float | None = None) -> "FWIConfig":
         """Check every field (and the bands against the data's Nyquist when ``dt`` is given)."""
-        if not (isinstance(self.vmin, (int, float)) and isinstance(self.vmax, (int, float))) or not 0 < self.vmin < self.vmax:
+        if not (_number(self.vmin) and _number(self.vmax)) or not 0 < self.vmin < self.vmax:
             raise InputError(f"vmin ({self.vmin}) must be positive and below vmax ({self.vmax}); fix --vmin/--vmax")
         if not isinstance(self.bands, list):
             raise InputError("bands must be a list of high-cut frequencies in Hz (null for the full band)")
         for b in self.bands:
-            if b is not None and (not isinstance(b, (int, float)) or b <= 0):
+            if b is not None and (not _number(b) or b <= 0):
                 raise InputError(f"band {b!r}: a band is a positive high-cut frequency in Hz (or null for the full band)")
         if dt is not None:
             nyq = 0.5 / dt
@@ -87,28 +100,37 @@ class FWIConfig:
                     raise InputError(f"band {b:g} Hz is at or above the data's Nyquist frequency {nyq:g} Hz (dt {dt:g} s); lower --bands")
             if self.low_cut is not None and not 0 < self.low_cut < nyq:
                 raise InputError(f"low_cut {self.low_cut:g} Hz must lie between 0 and the Nyquist frequency {nyq:g} Hz")
+        if self.low_cut is not None and (not _number(self.low_cut) or self.low_cut <= 0):
+            raise InputError(f"low_cut must be a positive frequency in Hz, got {self.low_cut!r}")
         if self.low_cut is not None:
             for b in self.bands:
                 if b is not None and b <= self.low_cut:
                     raise InputError(f"band {b:g} Hz is not above low_cut {self.low_cut:g} Hz")
         if isinstance(self.iterations, bool) or not isinstance(self.iterations, int) or self.iterations < 1:
             raise InputError(f"iterations must be a positive integer, got {self.iterations!r}")
+        if isinstance(self.line_search_evaluations, bool) or not isinstance(self.line_search_evaluations, int) or \
+                self.line_search_evaluations < 1:
+            raise InputError(f"line_search_evaluations must be an integer >= 1, got {self.line_search_evaluations!r}")
         if self.optimizer not in ("lbfgs", "adam"):
             raise InputError(f"optimizer must be 'lbfgs' or 'adam', got {self.optimizer!r}")
         if self.misfit not in ("l2", "gc", "envelope"):
             raise InputError(f"misfit must be 'l2', 'gc' or 'envelope', got {self.misfit!r}")
-        if not self.lr > 0:
+        if not _number(self.lr) or not self.lr > 0:
             raise InputError(f"lr must be positive (m/s per iteration), got {self.lr!r}")
-        for name in ("tv_weight", "tikhonov_weight", "prior_weight", "taper_radius_m"):
-            if getattr(self, name) is not None and getattr(self, name) < 0:
-                raise InputError(f"{name} must be >= 0, got {getattr(self, name)!r}")
+        for name in ("tv_weight", "tikhonov_weight", "prior_weight", "taper_radius_m", "freeze_above_m", "freeze_velocity_below",
+                     "depth_power"):
+            v = getattr(self, name)
+            if v is not None and (not _number(v) or (v < 0 and name != "depth_power")):
+                raise InputError(f"{name} must be a finite number >= 0, got {v!r}")
         if self.shots_per_batch is not None and self.shots_per_batch < 1:
             raise InputError(f"shots_per_batch must be >= 1, got {self.shots_per_batch!r}")
         if self.accuracy not in (2, 4, 6, 8):
             raise InputError(f"accuracy must be 2, 4, 6 or 8, got {self.accuracy!r}")
-        if not self.divergence_factor > 1:
+        if not _number(self.checkpoint_every_s) or self.checkpoint_every_s < 0:
+            raise InputError(f"checkpoint_every_s must be >= 0 seconds, got {self.checkpoint_every_s!r}")
+        if not _number(self.divergence_factor) or not self.divergence_factor > 1:
             raise InputError(f"divergence_factor must be > 1, got {self.divergence_factor!r}")
-        if self.device not in ("auto", "cpu", "cuda"):
+        if self.device not in ("auto", "cpu", "cuda") and not str(self.device).startswith("cuda:"):
             raise InputError(f"device must be auto, cpu or cuda, got {self.device!r}")
         return self
 
@@ -128,7 +150,10 @@ class FWIConfig:
         unknown = sorted(set(d) - known)
         if unknown:
             raise InputError(f"unknown FWI config field(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}")
-        return cls(**d)
+        try:
+            return cls(**d)
+        except TypeError as exc:
+            raise InputError(f"FWI config: {exc}") from None
 
     @classmethod
     def from_json(cls, path: str) -> "FWIConfig":

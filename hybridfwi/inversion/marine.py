@@ -13,30 +13,14 @@ the direct wave (t0 ~ 0), only the velocity is returned.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
-
 import numpy as np
 
-__all__ = ["WaterLayer", "pick_water", "impose_water"]
+from hybridfwi.core.model import ShotRecord, WaterLayer
+
+__all__ = ["pick_water", "first_breaks", "WATER_RANGE"]
 
 #: Plausible sea-water velocities, m/s.
 WATER_RANGE = (1420.0, 1600.0)
-
-
-@dataclass
-class WaterLayer:
-    """Attributes: velocity (m/s), seabed depth (m, None when not found), t0 (s, zero-offset
-    seabed time), picks used, rms residual of the fit (s), and how it was found."""
-
-    velocity: float
-    seabed_depth: float | None
-    t0: float | None
-    picks: int
-    rms_residual_s: float
-    method: str
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def first_breaks(data: np.ndarray, dt: float, fraction: float = 0.2, skip_s: float = 0.0) -> np.ndarray:
@@ -92,8 +76,7 @@ def _after_direct(data: np.ndarray, dt: float, t_direct: np.ndarray, fraction: f
     return out
 
 
-def pick_water(data: np.ndarray, dt: float, t_first: float, offsets: np.ndarray, source_z: np.ndarray,
-               receiver_z: np.ndarray, fraction: float = 0.2) -> WaterLayer | None:
+def pick_water(record: ShotRecord, t_first: float, fraction: float = 0.2) -> WaterLayer | None:
     """Water velocity and seabed depth from shot gathers.
 
     Two readings of the near-offset first breaks are tried: a seabed-reflection hyperbola (deep
@@ -103,26 +86,27 @@ def pick_water(data: np.ndarray, dt: float, t_first: float, offsets: np.ndarray,
     ``t0 = sqrt(t^2 - x^2 / v_w^2)`` gives the depth.
 
     Args:
-        data: ``(n_shots, nt, n_receivers)``.
-        dt: sample interval, s; ``t_first``: time after the shot (or after the wavelet's onset)
-            of the first sample, s.
-        offsets: signed offsets, m, ``(n_shots, n_receivers)``.
-        source_z, receiver_z: depths, m, ``(n_shots,)`` and ``(n_shots, n_receivers)``.
+        record: the shot gathers (``(n_shots, nt, n_receivers)``, padded receivers ignored).
+        t_first: time after the shot (or after the wavelet's onset) of the first sample, s.
 
     Returns:
         The layer, or None when no plausible water velocity comes out of the picks.
     """
+    s = record.survey
+    dt, mask = s.dt, s.receiver_mask
+    data = record.data
     fb = first_breaks(data, dt, fraction)
-    t = fb + t_first
-    x = np.abs(offsets)
-    zs, zr = float(np.median(source_z)), float(np.median(receiver_z))
+    t = (fb + t_first)[mask]
+    x = np.abs(s.offsets[mask])
+    zs = float(np.median(s.source_z))
+    zr = float(np.median(s.receiver_z[mask]))
     # the reflection: nearer half (before head waves overtake); the direct wave: nearest quarter (where
     # it is still strong enough to be the first break)
     near = x <= np.median(x)
-    xs, ts = x[near].ravel(), t[near].ravel()
+    xs, ts = x[near], t[near]
     hyper = _robust_fit(np.stack([np.ones(xs.size), xs ** 2], axis=1), ts ** 2)
     nearest = x <= np.percentile(x, 25)
-    xl, tl = x[nearest].ravel(), t[nearest].ravel()
+    xl, tl = x[nearest], t[nearest]
     line = _robust_fit(np.stack([np.ones(xl.size), xl], axis=1), tl)
     cands = []
     if hyper is not None and hyper[0][1] > 0:
@@ -143,9 +127,8 @@ def pick_water(data: np.ndarray, dt: float, t_first: float, offsets: np.ndarray,
         return WaterLayer(velocity=float(v), seabed_depth=float(0.5 * (v * t0 + zs + zr)), t0=t0, picks=n,
                           rms_residual_s=rms, method="seabed-reflection hyperbola fitted to first-break picks")
     # direct wave first: pick the seabed reflection behind it, at the nearest offsets
-    closest = x <= np.percentile(x, 25)
-    t_sb = _after_direct(data, dt, fb, fraction) + t_first
-    sel = closest & np.isfinite(t_sb)
+    t_sb = (_after_direct(data, dt, fb, fraction) + t_first)[mask]
+    sel = nearest & np.isfinite(t_sb)
     t0s = np.sqrt(np.clip(t_sb[sel] ** 2 - (x[sel] / v) ** 2, 0.0, None))
     t0s = t0s[t0s > (zs + zr) / v + 2 * dt]
     if t0s.size < 3:
@@ -154,12 +137,3 @@ def pick_water(data: np.ndarray, dt: float, t_first: float, offsets: np.ndarray,
     t0 = float(np.median(t0s))
     return WaterLayer(velocity=float(v), seabed_depth=float(0.5 * (v * t0 + zs + zr)), t0=t0, picks=n + int(t0s.size),
                       rms_residual_s=rms, method="direct-wave slope; seabed from the reflection picked behind it")
-
-
-def impose_water(model: np.ndarray, z: np.ndarray, water: WaterLayer) -> np.ndarray:
-    """``model`` (``(nz, nx)`` m/s) with the water velocity above the seabed (cells whose centre
-    ``z`` (m, ``(nz,)``) is shallower than the seabed)."""
-    out = np.array(model, dtype=np.float32, copy=True)
-    if water.seabed_depth is not None:
-        out[z < water.seabed_depth] = water.velocity
-    return out

@@ -1,20 +1,24 @@
-"""From a field survey to an inversion problem: grid, time axis, bands, corrections, water layer.
+"""The one problem builder: a survey file (field or synthetic) into an inversion problem.
 
-:func:`build_problem` turns a :class:`~hybridfwi.io.field.FieldSurvey` into a
-:class:`~hybridfwi.core.model.ShotRecord` on a modelling grid, with every choice recorded:
+:func:`build_problem` turns a :class:`~hybridfwi.io.reader.SurveyFile` into a :class:`Problem`:
+the data on the modelling time axis, a modelling grid, FWI bands, the water layer, and the
+choices that depend on whether the source wavelet is known. Every option is honoured (or refused
+with a message), and every choice is recorded in ``Problem.info``:
 
 - **bands**: from the data's amplitude spectrum (the usable band is where the mean spectrum is
-  above 10% of its peak): a low cut at its lower edge and two low-pass stages, 1.5x and 2x that;
-- **grid spacing**: about 4.5 cells per minimum wavelength at the highest band (``vmin_guess``:
-  the water velocity for marine data), rounded down to a round number and never coarser than the
-  receiver spacing; **lateral extent**: the sources and receivers plus ``padding``; **depth**: half
-  the largest offset (the depth diving waves and wide-angle reflections reach);
+  above 10% of its peak): FWI low-pass stages at ``band_factors`` times its lower edge (at least
+  2 Hz), capped below the usable top; field data also get a low cut at the lower edge;
+- **grid**: a synthetic survey's own modelling grid (its sidecar) unless ``dx``/``depth``/``padding``
+  are given; otherwise about 4.5 cells per minimum wavelength at the highest band (``vmin_guess``:
+  the water velocity for marine data), rounded down to a round number, never coarser than the
+  receiver spacing; laterally the sources and receivers plus ``padding``; in depth half the
+  largest offset;
 - **time axis**: a non-zero start time is honoured (zeros before it), the record is cut to
-  ``tmax``, shifted later by the modelling wavelet's delay (so the estimated source wavelet is
-  causal), optionally corrected from 3-D point source to 2-D line source, anti-alias filtered and
-  decimated to the coarsest sample interval that keeps 3 samples per period at the highest band;
-- **marine**: free-surface top, sources and receivers at least one cell deep, the water velocity
-  and seabed depth picked from the seabed reflection (:mod:`hybridfwi.inversion.marine`).
+  ``tmax``; field data (source wavelet unknown) are shifted later by the modelling wavelet's delay
+  (so the wavelet estimated later is causal), corrected from 3-D point source to 2-D line source,
+  and decimated to the coarsest sample interval that keeps 6 samples per period at the highest band;
+- **marine**: free-surface top, sources and receivers at least one cell deep, water velocity and
+  seabed depth picked from the first breaks (:mod:`hybridfwi.inversion.marine`) or given.
 """
 
 from __future__ import annotations
@@ -25,15 +29,13 @@ from dataclasses import asdict, dataclass, field
 import numpy as np
 
 from hybridfwi.core.grid import Grid
-from hybridfwi.core.model import ShotRecord
-from hybridfwi.core.survey import Survey
+from hybridfwi.core.model import ShotRecord, WaterLayer
 from hybridfwi.core.wavelet import Wavelet
 from hybridfwi.errors import InputError
-from hybridfwi.inversion.marine import WaterLayer, pick_water
-from hybridfwi.io.field import FieldSurvey
-from hybridfwi.physics.filters import amplitude_spectrum, decimate, line_source_correction
+from hybridfwi.inversion.marine import first_breaks, pick_water
+from hybridfwi.physics.filters import amplitude_spectrum, line_source_correction, resample_time
 
-__all__ = ["ProblemConfig", "Problem", "build_problem", "nice_spacing"]
+__all__ = ["ProblemConfig", "Problem", "build_problem", "nice_spacing", "usable_band"]
 
 _NICE = (1.0, 1.25, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 7.5, 8.0, 10.0, 12.5, 15.0, 20.0, 25.0, 30.0, 40.0, 50.0, 60.0, 75.0, 100.0)
 
@@ -51,29 +53,48 @@ class ProblemConfig:
     """Choices for :func:`build_problem`; None means "decide from the data". Units: m, s, Hz, m/s.
 
     Attributes:
-        bands: high cuts of the FWI stages, Hz.
-        low_cut: low cut applied in every stage, Hz (0 = none).
+        bands: high cuts of the FWI stages, Hz (None in the list: the full band).
+        band_factors: the automatic stages, as multiples of the usable band's lower edge.
+        low_cut: low cut applied in every stage, Hz (0 = none; None: field data's usable lower edge).
         dx: grid spacing. depth: model depth. padding: lateral margin beyond the outermost
             source/receiver.
         tmax: last time used (after the shot).
-        line_source: apply the 3-D to 2-D correction.
-        free_surface: free-surface top (default: marine data).
+        line_source: apply the 3-D to 2-D correction (None: for field data only).
+        free_surface: free-surface top (None: marine field data, or the synthetic survey's own).
         water_velocity, seabed_depth: override the picks (marine data).
         vmin_guess: lowest velocity expected, for the grid spacing (default: the water velocity for
             marine data, else 1500).
     """
 
     bands: list | None = None
+    band_factors: tuple = (1.5, 2.5)
     low_cut: float | None = None
     dx: float | None = None
     depth: float | None = None
     padding: float | None = None
     tmax: float | None = None
-    line_source: bool = True
+    line_source: bool | None = None
     free_surface: bool | None = None
     water_velocity: float | None = None
     seabed_depth: float | None = None
     vmin_guess: float | None = None
+
+    def validate(self) -> "ProblemConfig":
+        for name in ("dx", "depth", "tmax", "water_velocity", "vmin_guess"):
+            v = getattr(self, name)
+            if v is not None and not (np.isfinite(v) and v > 0):
+                raise InputError(f"--{name.replace('_', '-')} must be a positive number, got {v!r}")
+        for name in ("padding", "seabed_depth", "low_cut"):
+            v = getattr(self, name)
+            if v is not None and not (np.isfinite(v) and v >= 0):
+                raise InputError(f"--{name.replace('_', '-')} must be a number >= 0, got {v!r}")
+        if self.bands is not None:
+            if not self.bands:
+                raise InputError("--bands is empty; give at least one band (e.g. 5,8 or full)")
+            for b in self.bands:
+                if b is not None and not (np.isfinite(b) and b > 0):
+                    raise InputError(f"--bands: {b!r} is not a positive frequency in Hz (or 'full')")
+        return self
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -81,24 +102,41 @@ class ProblemConfig:
 
 @dataclass
 class Problem:
-    """An inversion problem built from a field survey.
+    """An inversion problem.
 
     Attributes:
-        record: the processed data on the modelling grid; ``record.t0`` is the time after the shot
-            of its first sample (negative: the wavelet-delay shift).
+        record: the data on the modelling time axis, with the acquisition as modelled (depths moved
+            at least one cell below a free surface, the modelling wavelet); ``record.t0`` is the time
+            after the shot of its first sample (negative: a wavelet-delay shift).
+        grid: the modelling grid.
         bands, low_cut: FWI stages (Hz).
         water: the water layer (marine data), or None.
+        known_wavelet: the source wavelet is known exactly (synthetic data); otherwise FWI estimates it.
+        field_data: the data came without a hybridfwi sidecar (3-D field recordings).
         info: every choice and measurement, JSON-ready (for the report).
     """
 
     record: ShotRecord
+    grid: Grid
     bands: list
     low_cut: float | None
     water: WaterLayer | None
+    known_wavelet: bool
+    field_data: bool
     info: dict = field(default_factory=dict)
 
+    @property
+    def survey(self):
+        return self.record.survey
 
-def _usable_band(data: np.ndarray, dt: float) -> tuple[float, float, float]:
+    @property
+    def default_misfit(self) -> str:
+        """``gc`` for field data (amplitudes uncertain), ``l2`` when the wavelet is known."""
+        return "l2" if self.known_wavelet else "gc"
+
+
+def usable_band(data: np.ndarray, dt: float) -> tuple[float, float, float]:
+    """(low edge, peak, high edge) in Hz of the mean amplitude spectrum above 10% of its peak."""
     freqs, spec = amplitude_spectrum(data, dt, axis=1)
     spec[0] = 0.0
     k = int(np.argmax(spec))
@@ -112,97 +150,130 @@ def _usable_band(data: np.ndarray, dt: float) -> tuple[float, float, float]:
     return float(freqs[lo]), float(freqs[k]), float(freqs[hi])
 
 
-def build_problem(fs: FieldSurvey, cfg: ProblemConfig | None = None) -> Problem:
-    """Build the modelling grid, processed data, bands and water layer for ``fs``."""
-    cfg = cfg or ProblemConfig()
-    info: dict = {"read": list(fs.notes)}
-    data = np.asarray(fs.data, dtype=np.float64)
-    dt = fs.dt
+def _grid(sf, cfg: ProblemConfig, fmax: float, vmin: float, water: WaterLayer | None) -> tuple[Grid, str]:
+    s = sf.survey
+    mask = s.receiver_mask
+    rx = s.receiver_x[mask]
+    spacing = np.diff(np.unique(np.round(rx, 3)))
+    r_step = float(spacing.min()) if spacing.size else np.inf
+    if sf.grid_hint is not None and cfg.dx is None and cfg.depth is None and cfg.padding is None:
+        return sf.grid_hint, "the synthetic survey's own modelling grid (sidecar)"
+    if cfg.dx is not None and cfg.dx > r_step:
+        raise InputError(f"--dx {cfg.dx:g} m is coarser than the receiver spacing {r_step:g} m; two receivers would share a cell")
+    h = cfg.dx or nice_spacing(min(vmin / (4.5 * fmax), r_step))
+    rule = "given (--dx)" if cfg.dx else f"{vmin:g} m/s / (4.5 x {fmax:g} Hz), rounded down" + (", receiver spacing" if h == r_step else "")
+    lo, hi = s.extent()
+    max_off = float(np.nanmax(np.abs(s.offsets)))
+    pad = cfg.padding if cfg.padding is not None else max(10 * h, 0.05 * (hi - lo))
+    x0 = math.floor((lo - pad) / h) * h
+    nx = int(math.ceil((hi + pad - x0) / h)) + 1
+    depth = cfg.depth or max(0.5 * max_off, 30 * h, (water.seabed_depth * 1.5 if water and water.seabed_depth else 0.0))
+    nz = int(math.ceil(depth / h)) + 1
+    cells = nz * nx
+    if cells > 20_000_000:
+        raise InputError(f"the grid would be {nz} x {nx} cells ({cells / 1e6:.0f} million): too large; give a coarser --dx, "
+                         f"a smaller --depth/--padding, or lower --bands")
+    return Grid(nz=nz, nx=nx, dz=h, dx=h, x0=x0), rule
+
+
+def build_problem(sf, cfg: ProblemConfig | None = None) -> Problem:
+    """Build the modelling grid, processed data, bands and water layer for a survey file ``sf``."""
+    cfg = (cfg or ProblemConfig()).validate()
+    s0 = sf.survey
+    info: dict = {"read": list(sf.notes)}
+    data = np.asarray(sf.record.data, dtype=np.float64)
+    dt = s0.dt
+    known = bool(sf.synthetic)
     # ---- start time and window
-    lead = int(round(fs.t0 / dt))
+    lead = int(round(sf.record.t0 / dt))
     if lead > 0:
         data = np.concatenate([np.zeros((data.shape[0], lead, data.shape[2])), data], axis=1)
-        info["start_time"] = f"first sample at {fs.t0 * 1000:g} ms: {lead} zero samples put in front"
+        info["start_time"] = f"first sample at {sf.record.t0 * 1000:g} ms: {lead} zero samples put in front"
     if cfg.tmax is not None:
         if cfg.tmax <= 10 * dt:
             raise InputError(f"--tmax {cfg.tmax:g} s is too short for data sampled at {dt * 1000:g} ms")
         data = data[:, : int(round(cfg.tmax / dt)) + 1]
+        info["tmax_s"] = cfg.tmax
     if not np.any(data):
-        raise InputError(f"{fs.path}: every sample in the time window is zero")
-    # ---- band
-    f_lo, f_peak, f_hi = _usable_band(data, dt)
+        raise InputError(f"{sf.path}: every sample in the time window is zero")
+    # ---- bands
+    f_lo, f_peak, f_hi = usable_band(data, dt)
     info["spectrum_hz"] = {"usable_low": f_lo, "peak": f_peak, "usable_high": f_hi}
-    low_cut = cfg.low_cut if cfg.low_cut is not None else (round(f_lo, 1) if f_lo >= 1.0 else None)
-    low_cut = low_cut or None
+    if cfg.low_cut is not None:
+        low_cut = cfg.low_cut or None
+    else:
+        low_cut = None if known or f_lo < 1.0 else round(f_lo, 1)
     if cfg.bands is not None:
         bands = list(cfg.bands)
     else:
         base = max(f_lo, 2.0)
-        bands = [round(1.5 * base, 1), round(2.0 * base, 1)]
+        bands = sorted({round(min(k * base, 0.9 * f_hi), 1) for k in cfg.band_factors})
+    for b in bands:
+        if b is not None and b >= 0.5 / dt:
+            raise InputError(f"band {b:g} Hz is at or above the data's Nyquist frequency {0.5 / dt:g} Hz; lower --bands")
     fmax = max(b for b in bands if b is not None) if any(b is not None for b in bands) else f_hi
     if low_cut is not None and low_cut >= fmax:
         raise InputError(f"low cut {low_cut:g} Hz is not below the highest band {fmax:g} Hz; adjust --low-cut or --bands")
     # ---- water layer (raw data, before any filtering)
-    marine = fs.marine
-    free_surface = marine if cfg.free_surface is None else bool(cfg.free_surface)
+    free_surface = (sf.marine or s0.free_surface) if cfg.free_surface is None else bool(cfg.free_surface)
     water = None
-    if marine:
-        water = pick_water(data, dt, 0.0, fs.offsets, fs.source_z, fs.receiver_z)
+    if sf.marine:
+        lag = 0.0
+        if known:  # synthetic: time zero is the shot; first breaks are picked at the wavelet's onset
+            lag = float(first_breaks(s0.wavelet.array(s0.nt, dt)[None, :, None], dt)[0, 0])
+        rec = ShotRecord(data.astype(np.float32), s0.replace(nt=data.shape[1]), 0.0)
+        water = pick_water(rec, -lag)
         if water is None:
             info["water"] = "no plausible water velocity from the picks; give --water-velocity/--seabed-depth"
-        if cfg.water_velocity is not None or cfg.seabed_depth is not None:
-            v = cfg.water_velocity or (water.velocity if water else 1500.0)
-            water = WaterLayer(velocity=v, seabed_depth=cfg.seabed_depth if cfg.seabed_depth is not None else
-                               (water.seabed_depth if water else None), t0=None, picks=0, rms_residual_s=0.0, method="given")
+    if cfg.water_velocity is not None or cfg.seabed_depth is not None:
+        v = cfg.water_velocity or (water.velocity if water else 1500.0)
+        sb = cfg.seabed_depth if cfg.seabed_depth is not None else (water.seabed_depth if water else None)
+        water = WaterLayer(velocity=v, seabed_depth=sb, method="given")
     # ---- grid
     vmin = cfg.vmin_guess or (water.velocity if water else 1500.0)
-    rx = fs.receiver_x
-    spacing = np.diff(np.unique(np.round(rx.ravel(), 3)))
-    r_step = float(spacing.min()) if spacing.size else np.inf
-    h = cfg.dx or nice_spacing(min(vmin / (4.5 * fmax), r_step))
-    if cfg.dx and cfg.dx > r_step:
-        raise InputError(f"--dx {cfg.dx:g} m is coarser than the receiver spacing {r_step:g} m; two receivers would share a cell")
-    xs = np.concatenate([fs.source_x, rx.ravel()])
-    max_off = float(np.abs(fs.offsets).max())
-    pad = cfg.padding if cfg.padding is not None else max(10 * h, 0.05 * float(np.ptp(xs)))
-    x0 = math.floor((xs.min() - pad) / h) * h
-    nx = int(math.ceil((xs.max() + pad - x0) / h)) + 1
-    depth = cfg.depth or max(0.5 * max_off, 30 * h, (water.seabed_depth * 1.5 if water and water.seabed_depth else 0.0))
-    nz = int(math.ceil(depth / h)) + 1
-    grid = Grid(nz=nz, nx=nx, dz=h, dx=h, x0=x0)
-    # ---- time: wavelet-delay shift, 3-D -> 2-D, decimation
-    peak = round(0.6 * fmax, 2)
-    delay = 1.5 / peak
-    shift = int(round(delay / dt))
-    if cfg.line_source:
+    grid, rule = _grid(sf, cfg, fmax, vmin, water)
+    h = min(grid.dz, grid.dx)
+    # ---- time: wavelet-delay shift, 3-D -> 2-D, decimation (field data)
+    line_source = (not known) if cfg.line_source is None else bool(cfg.line_source)
+    if line_source:
         data = line_source_correction(data, dt, t_first=0.0, f_floor=max(low_cut or 1.0, 1.0), axis=1)
         info["line_source_correction"] = "3-D point source -> 2-D line source: sqrt(t) gain and (i omega)^(-1/2) filter"
-    data = np.concatenate([np.zeros((data.shape[0], shift, data.shape[2])), data], axis=1)
-    k = max(1, int(1.0 / (6.0 * fmax * dt)))
-    data = decimate(data, dt, k, axis=1)
+    if known:
+        wavelet, shift, k = s0.wavelet, 0, 1
+        scale = 1.0
+    else:
+        peak = round(0.6 * fmax, 2)
+        delay = 1.5 / peak
+        wavelet = Wavelet(peak_freq=peak, delay=delay)
+        shift = int(round(delay / dt))
+        data = np.concatenate([np.zeros((data.shape[0], shift, data.shape[2])), data], axis=1)
+        k = max(1, int(1.0 / (6.0 * fmax * dt)))
+        nt_out = (data.shape[1] - 1) // k + 1
+        data = resample_time(data, dt, dt * k, nt_out, axis=1)
+        scale = float(np.percentile(np.abs(data[:, :, s0.receiver_mask.any(axis=0)]), 99.9)) or 1.0
+        data = data / scale
     dt_m = dt * k
-    scale = float(np.percentile(np.abs(data), 99.9)) or 1.0
-    data = (data / scale).astype(np.float32)
     # ---- positions
-    sz, rz = fs.source_z.copy(), fs.receiver_z.copy()
+    sz, rz = s0.source_z.copy(), s0.receiver_z.copy()
     if free_surface:
-        moved = bool(np.any(sz < h) or np.any(rz < h))
-        sz, rz = np.maximum(sz, h), np.maximum(rz, h)
+        moved = bool(np.any(sz < h) or np.any(rz[np.isfinite(rz)] < h))
+        sz, rz = np.maximum(sz, h), np.where(np.isfinite(rz), np.maximum(rz, h), np.nan)
         if moved:
             info["depths"] = f"sources and receivers shallower than one cell ({h:g} m) moved to {h:g} m (a free-surface grid has p = 0 at z = 0)"
-    survey = Survey(grid=grid, dt=dt_m, nt=data.shape[1], source_x=fs.source_x, source_z=sz, receiver_x=rx, receiver_z=rz,
-                    wavelet=Wavelet(peak_freq=peak, delay=delay), free_surface=free_surface,
-                    name=f"{fs.path} (processed)")
-    survey.validate()
-    record = ShotRecord(data=data, survey=survey, t0=-shift * dt)
+    survey = s0.replace(dt=dt_m, nt=data.shape[1], source_z=sz, receiver_z=rz, wavelet=wavelet, free_surface=free_surface,
+                        name=f"{s0.name} (processed)")
+    survey.validate(grid)
+    record = ShotRecord(data=np.asarray(data, dtype=np.float32), survey=survey, t0=-shift * dt)
+    if not np.all(np.isfinite(record.data)):
+        raise InputError(f"{sf.path}: the processed data hold non-finite values")
     info.update({
-        "grid": grid.to_dict(),
-        "grid_spacing_rule": f"{vmin:g} m/s / (4.5 x {fmax:g} Hz), rounded down" + (", receiver spacing" if h == r_step else "")
-        if not cfg.dx else "given",
+        "grid": grid.to_dict(), "grid_rule": rule,
         "dt_s": dt_m, "nt": int(data.shape[1]), "decimation": k, "tmax_s": (data.shape[1] - 1) * dt_m - shift * dt,
         "wavelet_delay_shift_s": shift * dt, "amplitude_scale": scale,
-        "bands_hz": bands, "low_cut_hz": low_cut, "free_surface": free_surface, "marine": marine,
-        "modelling_wavelet": {"type": "ricker (initial; re-estimated per band)", "peak_hz": peak},
+        "bands_hz": bands, "low_cut_hz": low_cut, "free_surface": free_surface, "marine": bool(sf.marine),
+        "line_source_correction_applied": line_source,
+        "modelling_wavelet": {"known": known, "type": wavelet.kind, "peak_hz": wavelet.peak_freq},
         "water": water.to_dict() if water else info.get("water"),
     })
-    return Problem(record=record, bands=bands, low_cut=low_cut, water=water, info=info)
+    return Problem(record=record, grid=grid, bands=bands, low_cut=low_cut, water=water, known_wavelet=known,
+                   field_data=not known, info=info)

@@ -40,6 +40,9 @@ class SegyScan:
         dropped: reason -> number of traces left out (auxiliary, dead, all-zero, NaN).
         repairs: what was fixed on read, one line each.
         problems: what makes the file unusable for inversion as it stands, one line each.
+        varying_dt: the distinct per-trace sample intervals (text) when they differ, else "".
+        bad_traces: one line per kind of trace that must be repaired before inverting (NaN samples),
+            naming the first such trace.
         traces: with ``scan(path, keep_traces=True)``, the usable traces and their headers after
             scalars: ``data`` ``(n, ns)`` float32, ``ffid``, ``trace_number``, ``sx``, ``sy``, ``gx``,
             ``gy`` (m), ``source_depth``, ``source_elevation``, ``receiver_elevation`` (m), each ``(n,)``.
@@ -64,6 +67,8 @@ class SegyScan:
     dropped: dict = field(default_factory=dict)
     repairs: list = field(default_factory=list)
     problems: list = field(default_factory=list)
+    varying_dt: str = ""
+    bad_traces: list = field(default_factory=list)
     traces: dict | None = field(default=None, repr=False)
 
     def summary(self) -> list[str]:
@@ -155,6 +160,8 @@ def scan(path: str, keep_traces: bool = False) -> SegyScan:
     name = os.path.basename(path)
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a folder; give a SEG-Y or SU file")
     kind = "su" if path.lower().endswith(".su") else "segy"
     repairs: list[str] = []
     problems: list[str] = []
@@ -206,6 +213,11 @@ def scan(path: str, keep_traces: bool = False) -> SegyScan:
         repairs.append(f"binary header dt {bin_dt} us and trace header dt {tr_dt} us disagree: used the binary header's")
     if dt_us <= 0:
         problems.append("no sample interval in the binary or trace headers")
+    tr_dts = np.unique(h[TF.TRACE_SAMPLE_INTERVAL][h[TF.TRACE_SAMPLE_INTERVAL] > 0])
+    varying_dt = ""
+    if tr_dts.size > 1:
+        varying_dt = ", ".join(f"{v / 1000:g}" for v in tr_dts[:4]) + (" ..." if tr_dts.size > 4 else "") + " ms"
+        problems.append(f"the per-trace sample interval varies ({varying_dt}); the traces are not on one time axis")
     dt = dt_us / 1e6
     t0 = float(_scale(h[TF.DelayRecordingTime][:1], h[TF.ScalarTraceHeader][:1])[0]) / 1000.0
     if t0 < 0:
@@ -228,10 +240,15 @@ def scan(path: str, keep_traces: bool = False) -> SegyScan:
     drop(aux, "auxiliary (non-seismic)")
     drop(trid == 2, "dead")
     nan_rows = ~np.all(np.isfinite(data), axis=1)
+    bad_traces: list[str] = []
     if nan_rows.any():
         lead = [int(np.argmax(np.isfinite(r))) if np.isfinite(r).any() else r.size for r in data[nan_rows]]
-        problems.append(f"{int(nan_rows.sum())} trace(s) hold NaN/infinite samples (e.g. {lead[0]} at the start of the first); "
-                        f"they were dropped, and a file where every trace has them needs repair first")
+        k = int(np.flatnonzero(nan_rows)[0])
+        n_bad = int(np.sum(~np.isfinite(data[k])))
+        bad_traces.append(f"{int(nan_rows.sum())} trace(s) hold NaN/infinite samples, the first being trace {k + 1} "
+                          f"(FieldRecord {h[TF.FieldRecord][k]}, TraceNumber {h[TF.TraceNumber][k]}: {n_bad} such sample(s))")
+        problems.append(f"{int(nan_rows.sum())} trace(s) hold NaN/infinite samples (e.g. {lead[0]} at the start of the first, "
+                        f"trace {k + 1}); they were dropped, and a file where every trace has them needs repair first")
     drop(nan_rows, "NaN/infinite")
     drop(np.all(data == 0, axis=1), "all-zero")
     if not keep.any():
@@ -299,4 +316,5 @@ def scan(path: str, keep_traces: bool = False) -> SegyScan:
         group_x=(float(gx[keep].min()), float(gx[keep].max())) if keep.any() else (0.0, 0.0),
         offset=(float(offs.min()), float(offs.max())) if keep.any() else (0.0, 0.0),
         has_geometry=has_geometry, spread=spread, dropped=dropped, repairs=repairs, problems=problems,
+        varying_dt=varying_dt, bad_traces=bad_traces,
     )

@@ -26,17 +26,13 @@ import numpy as np
 
 from hybridfwi.core.grid import Grid
 from hybridfwi.core.model import ShotRecord, VelocityModel
-from hybridfwi.core.survey import Survey
-from hybridfwi.core.wavelet import Wavelet
 from hybridfwi.errors import InputError
 from hybridfwi.io.atomic import atomic_path, atomic_write_text
 
 __all__ = [
     "write_shots",
-    "read_shots",
     "write_model_segy",
     "read_model_segy",
-    "sidecar_path",
     "detect_endian",
     "looks_like_model",
     "COORD_SCALAR",
@@ -65,11 +61,6 @@ def _scaled(x: np.ndarray | float) -> np.ndarray:
     if np.any(np.abs(v) > 2**31 - 1):
         raise InputError("a coordinate is too large for a SEG-Y header at centimetre precision")
     return v.astype(np.int64)
-
-
-def sidecar_path(path: str | os.PathLike) -> str:
-    """``survey.segy`` -> ``survey.json``."""
-    return os.path.splitext(os.fspath(path))[0] + ".json"
 
 
 def detect_endian(path: str | os.PathLike) -> str:
@@ -101,14 +92,19 @@ def _text_header(lines: list[str]) -> bytes:
     return segyio.tools.create_text_header({i + 1: line[:76] for i, line in enumerate(lines[:40])})
 
 
-def write_shots(path: str | os.PathLike, record: ShotRecord, note: str = "") -> None:
+def write_shots(path: str | os.PathLike, record: ShotRecord, grid: Grid | None = None, note: str = "") -> None:
     """Write a :class:`ShotRecord` as shot-sorted SEG-Y plus its JSON sidecar, atomically.
 
+    Shots with fewer receivers than others (``survey.receiver_mask``) get only their own traces.
+
     Args:
-        path: output ``.segy`` path; the sidecar goes to :func:`sidecar_path`.
+        path: output ``.segy`` path; the sidecar goes to :func:`~hybridfwi.io.reader.sidecar_path`.
         record: data ``(n_shots, nt, n_receivers)`` float32 and its survey.
+        grid: the modelling grid, kept in the sidecar (the hint a later inversion starts from).
         note: a line for the textual header (e.g. how the data were made).
     """
+    from hybridfwi.io.reader import sidecar_path
+
     import segyio
 
     TF = _tf()
@@ -121,7 +117,8 @@ def write_shots(path: str | os.PathLike, record: ShotRecord, note: str = "") -> 
     spec = segyio.spec()
     spec.format = 5
     spec.samples = list(range(s.nt))
-    spec.tracecount = s.n_shots * s.n_receivers
+    mask = s.receiver_mask
+    spec.tracecount = int(mask.sum())
     t0_ms = record.t0 * 1000.0
     lines = [
         "hybridfwi shot gathers (2-D acoustic)",
@@ -133,9 +130,9 @@ def write_shots(path: str | os.PathLike, record: ShotRecord, note: str = "") -> 
         "geometry sidecar: same name with .json (grid, wavelet, top boundary)",
     ]
     sx, sz = _scaled(s.source_x), _scaled(s.source_z)
-    rx, rz = _scaled(s.receiver_x), _scaled(s.receiver_z)
-    cdp = _scaled((s.receiver_x + s.source_x[:, None]) / 2.0)
-    offset = np.rint(s.offsets).astype(np.int64)
+    rx, rz = _scaled(np.nan_to_num(s.receiver_x)), _scaled(np.nan_to_num(s.receiver_z))
+    cdp = _scaled(np.nan_to_num((s.receiver_x + s.source_x[:, None]) / 2.0))
+    offset = np.rint(np.nan_to_num(s.offsets)).astype(np.int64)
     with atomic_path(path) as tmp:
         with segyio.create(tmp, spec) as f:
             f.text[0] = _text_header(lines)
@@ -143,7 +140,7 @@ def write_shots(path: str | os.PathLike, record: ShotRecord, note: str = "") -> 
                           segyio.BinField.MeasurementSystem: 1, segyio.BinField.SortingCode: 1})
             k = 0
             for i in range(s.n_shots):
-                for j in range(s.n_receivers):
+                for j in np.flatnonzero(mask[i]):
                     f.header[k] = {
                         TF.TRACE_SEQUENCE_LINE: k + 1,
                         TF.TRACE_SEQUENCE_FILE: k + 1,
@@ -167,7 +164,10 @@ def write_shots(path: str | os.PathLike, record: ShotRecord, note: str = "") -> 
                     }
                     f.trace[k] = np.ascontiguousarray(record.data[i, :, j], dtype=np.float32)
                     k += 1
-    atomic_write_text(sidecar_path(path), json.dumps({"hybridfwi": "survey sidecar", **s.to_dict()}, indent=2) + "\n")
+    side = {"hybridfwi": "survey sidecar", **s.to_dict()}
+    if grid is not None:
+        side["grid"] = grid.to_dict()
+    atomic_write_text(sidecar_path(path), json.dumps(side, indent=2) + "\n")
 
 
 def _open(path: str | os.PathLike):
@@ -181,70 +181,6 @@ def _open(path: str | os.PathLike):
         return segyio.open(path, "r", ignore_geometry=True, endian=endian)
     except (RuntimeError, OSError, ValueError) as exc:
         raise InputError(f"{path}: not a readable SEG-Y file ({exc})") from None
-
-
-def read_shots(path: str | os.PathLike) -> ShotRecord:
-    """Read a shot-sorted SEG-Y written by :func:`write_shots` back into a :class:`ShotRecord`.
-
-    Scalars are applied per trace. The grid, wavelet and top boundary come from the JSON sidecar
-    when it is there; without it, the grid spans the geometry at the receiver spacing and the
-    wavelet's peak frequency is read off the data's amplitude spectrum.
-    """
-    import segyio
-
-    TF = _tf()
-    with _open(path) as f:
-        n = f.tracecount
-        if n == 0:
-            raise InputError(f"{os.fspath(path)}: the file holds no traces")
-        h = {key: f.attributes(key)[:].astype(np.int64) for key in (
-            TF.FieldRecord, TF.SourceX, TF.GroupX, TF.SourceGroupScalar, TF.SourceDepth,
-            TF.ReceiverGroupElevation, TF.ElevationScalar, TF.DelayRecordingTime)}
-        dt = segyio.tools.dt(f, fallback_dt=0.0) / 1e6
-        data = f.trace.raw[:]
-    if dt <= 0:
-        raise InputError(f"{os.fspath(path)}: no sample interval in the headers")
-    shots, first = np.unique(h[TF.FieldRecord], return_index=True)
-    order = np.argsort(first)
-    shots = shots[order]
-    per_shot = [np.flatnonzero(h[TF.FieldRecord] == s) for s in shots]
-    counts = {len(p) for p in per_shot}
-    if len(counts) != 1:
-        raise InputError(f"{os.fspath(path)}: shots have different trace counts {sorted(counts)}; not a fixed-spread survey")
-    idx = np.stack(per_shot)  # (n_shots, n_receivers)
-    sx = _apply_scalar(h[TF.SourceX], h[TF.SourceGroupScalar])[idx[:, 0]]
-    rx = _apply_scalar(h[TF.GroupX], h[TF.SourceGroupScalar])[idx]
-    sz = _apply_scalar(h[TF.SourceDepth], h[TF.ElevationScalar])[idx[:, 0]]
-    rz = -_apply_scalar(h[TF.ReceiverGroupElevation], h[TF.ElevationScalar])[idx]
-    nt = data.shape[1]
-    t0 = float(h[TF.DelayRecordingTime][0]) / 1000.0
-    shot_data = np.ascontiguousarray(data[idx].transpose(0, 2, 1), dtype=np.float32)
-
-    side = sidecar_path(path)
-    if os.path.exists(side):
-        try:
-            with open(side, encoding="utf-8") as fh:
-                meta = json.load(fh)
-            grid = Grid.from_dict(meta["grid"])
-            wavelet = Wavelet.from_dict(meta["wavelet"])
-            free_surface = bool(meta.get("free_surface", False))
-            name = meta.get("name", "")
-        except (OSError, json.JSONDecodeError, KeyError) as exc:
-            raise InputError(f"{side}: unreadable geometry sidecar ({exc}); delete it to read the SEG-Y alone") from None
-    else:
-        spacing = np.diff(np.unique(rx))
-        h_m = float(np.min(spacing)) if spacing.size else 10.0
-        xs = np.concatenate([sx, rx.ravel()])
-        zmax = max(float(np.max(np.concatenate([sz, rz.ravel()]))), h_m)
-        grid = Grid(nz=int(np.ceil(zmax / h_m)) + 40, nx=int(np.rint((xs.max() - xs.min()) / h_m)) + 1, dz=h_m, dx=h_m, x0=float(xs.min()))
-        spec = np.abs(np.fft.rfft(shot_data, axis=1)).sum(axis=(0, 2))
-        freqs = np.fft.rfftfreq(nt, dt)
-        wavelet = Wavelet(peak_freq=float(freqs[np.argmax(spec[1:]) + 1]))
-        free_surface = False
-        name = os.path.basename(os.fspath(path))
-    survey = Survey(grid=grid, dt=dt, nt=nt, source_x=sx, source_z=sz, receiver_x=rx, receiver_z=rz,
-                    wavelet=wavelet, free_surface=free_surface, name=name)
-    return ShotRecord(data=shot_data, survey=survey, t0=t0)
 
 
 def write_model_segy(path: str | os.PathLike, model: VelocityModel, note: str = "") -> None:
@@ -322,6 +258,8 @@ def looks_like_model(path: str | os.PathLike) -> bool:
 
     A shot-gather file with a JSON sidecar is never a model; otherwise the textual header says.
     """
+    from hybridfwi.io.reader import sidecar_path
+
     if os.path.exists(sidecar_path(path)):
         return False
     with _open(path) as f:

@@ -15,7 +15,7 @@ import torch
 
 from hybridfwi.errors import InputError
 
-__all__ = ["Band", "band_response", "apply_band", "line_source_correction", "decimate", "amplitude_spectrum"]
+__all__ = ["Band", "band_response", "apply_band", "line_source_correction", "resample_time", "amplitude_spectrum", "shaping_filter"]
 
 
 @dataclass(frozen=True)
@@ -65,13 +65,16 @@ def band_response(band: Band, nt: int, dt: float) -> np.ndarray | None:
 
 
 def apply_band(data, response: np.ndarray | None, axis: int = -2):
-    """Filter ``data`` (numpy or torch, time along ``axis``) with a response from :func:`band_response`."""
+    """Filter ``data`` (numpy or torch, time along ``axis``) with a response on the ``rfft`` frequencies
+    of a ``2 nt`` record (from :func:`band_response`, or complex, e.g. :func:`shaping_filter`)."""
     if response is None:
         return data
     if isinstance(data, torch.Tensor):
         x = data.movedim(axis, -1)
         nt = x.shape[-1]
-        r = torch.as_tensor(response, dtype=x.dtype, device=x.device)
+        cdt = torch.complex128 if x.dtype == torch.float64 else torch.complex64
+        r = torch.as_tensor(response, device=x.device)
+        r = r.to(cdt) if torch.is_complex(r) else r.to(x.dtype)
         y = torch.fft.irfft(torch.fft.rfft(x, n=2 * nt) * r, n=2 * nt)[..., :nt]
         return y.movedim(-1, axis)
     x = np.moveaxis(np.asarray(data), axis, -1)
@@ -113,11 +116,53 @@ def line_source_correction(data: np.ndarray, dt: float, t_first: float = 0.0, f_
     return np.moveaxis(y, -1, axis).astype(np.float32)
 
 
-def decimate(data: np.ndarray, dt: float, factor: int, axis: int = -2) -> np.ndarray:
-    """Keep every ``factor``-th sample after a zero-phase anti-alias low-pass at 80% of the new Nyquist."""
-    if factor == 1:
-        return np.asarray(data, dtype=np.float32)
-    nt = np.asarray(data).shape[axis]
-    resp = band_response(Band(high=0.8 * 0.5 / (dt * factor), order=8), nt, dt)
-    y = apply_band(np.asarray(data, dtype=np.float64), resp, axis=axis)
-    return np.ascontiguousarray(np.take(y, np.arange(0, nt, factor), axis=axis), dtype=np.float32)
+def resample_time(data, dt: float, dt_out: float, nt_out: int, t_start: float = 0.0, axis: int = -2):
+    """The one time-axis resampling of the package: samples at ``t_start + k dt_out``, ``k < nt_out``.
+
+    Times are measured from ``data``'s first sample. Values between input samples are linear
+    interpolations; times outside the record are zero. When ``dt_out`` is coarser than ``dt`` the
+    record is first low-passed (zero-phase, at 80% of the new Nyquist frequency) so nothing aliases.
+
+    Args:
+        data: numpy array, time along ``axis``, sampled at ``dt`` seconds.
+        dt, dt_out: input and output sample intervals, s.
+        nt_out: output sample count.
+        t_start: time (s, from the first input sample) of the first output sample; negative values
+            put zeros in front.
+        axis: the time axis.
+
+    Returns:
+        float32 array with ``nt_out`` samples along ``axis``.
+    """
+    x = np.moveaxis(np.asarray(data, dtype=np.float64), axis, -1)
+    nt = x.shape[-1]
+    if dt_out > dt * (1 + 1e-9):
+        x = apply_band(x, band_response(Band(high=0.8 * 0.5 / dt_out, order=8), nt, dt), axis=-1)
+    pos = (t_start + dt_out * np.arange(nt_out)) / dt
+    exact = np.allclose(pos, np.rint(pos), atol=1e-6)
+    inside = (pos >= -1e-6) & (pos <= nt - 1 + 1e-6)
+    pos = np.clip(pos, 0.0, nt - 1)
+    if exact:
+        y = np.take(x, np.rint(pos).astype(np.int64), axis=-1)
+    else:
+        i0 = np.minimum(np.floor(pos).astype(np.int64), max(nt - 2, 0))
+        w = pos - i0
+        i1 = np.minimum(i0 + 1, nt - 1)
+        y = np.take(x, i0, axis=-1) * (1 - w) + np.take(x, i1, axis=-1) * w
+    y = np.where(inside, y, 0.0)
+    return np.ascontiguousarray(np.moveaxis(y, -1, axis), dtype=np.float32)
+
+
+def shaping_filter(wavelet: np.ndarray, target: np.ndarray, dt: float, water: float = 1e-2) -> np.ndarray:
+    """Frequency response (on the ``rfft`` frequencies of a ``2 nt`` record) that turns ``wavelet`` into
+    ``target`` (both ``(nt,)`` at ``dt``): ``T conj(W) / (|W|^2 + water max|W|^2)``.
+
+    Multiply a record's spectrum by it (with :func:`apply_band`) to see the data as if the source
+    had been ``target``; the water level keeps it bounded where ``wavelet`` has no energy.
+    """
+    nt = len(wavelet)
+    n = 2 * nt
+    w = np.fft.rfft(np.asarray(wavelet, np.float64), n=n)
+    t = np.fft.rfft(np.asarray(target, np.float64), n=n)
+    p = np.abs(w) ** 2
+    return t * np.conj(w) / (p + water * p.max())

@@ -9,11 +9,13 @@ its members one by one, and an FWI iterate all see the same discretisation.
 from __future__ import annotations
 
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 import torch
 
+from hybridfwi.core.grid import Grid
+from hybridfwi.core.regrid import regrid
 from hybridfwi.core.survey import Survey
 from hybridfwi.errors import InputError, ModellingError
 
@@ -33,13 +35,15 @@ class ForwardConfig:
         pml_width: absorbing-boundary width, cells of the survey grid (scaled with ``refine``).
         max_vel: velocity for the CFL condition and the PML, m/s; must be at least the model's
             maximum. Pinned so that results do not change with the model.
-        refine: model on a grid ``refine`` times finer than the survey's (model bilinearly
-            interpolated; amplitudes rescaled to the coarse grid's units), e.g. for observed data
-            that avoid the inverse crime.
+        refine: model on a grid ``refine`` times finer than the given one (model bilinearly
+            interpolated with :func:`~hybridfwi.core.regrid.regrid`; amplitudes rescaled to the
+            coarse grid's units), e.g. for observed data that avoid the inverse crime.
         dispersion: what to do when the grid has fewer than ``min_cells_per_wavelength`` cells per
             minimum wavelength at the peak frequency: ``"error"``, ``"warn"`` or ``"ignore"``.
         min_cells_per_wavelength: the dispersion rule of thumb.
         device: ``"auto"`` (CUDA when available), ``"cpu"`` or ``"cuda"``.
+        auto_max_vel: ``max_vel`` may be raised to the models' maximum by the caller that knows it
+            (a dataset's families, a survey's model) before anything is modelled.
     """
 
     accuracy: int = 4
@@ -49,6 +53,7 @@ class ForwardConfig:
     dispersion: str = "error"
     min_cells_per_wavelength: float = 5.0
     device: str = "auto"
+    auto_max_vel: bool = False
 
     def __post_init__(self) -> None:
         if self.accuracy not in (2, 4, 6, 8):
@@ -65,7 +70,17 @@ class ForwardConfig:
             raise InputError(f"device must be auto, cpu or cuda, got {self.device!r}")
 
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        d.pop("auto_max_vel")
+        return d
+
+    def covering(self, vmax: float) -> "ForwardConfig":
+        """This configuration, with ``max_vel`` raised to ``vmax`` when it is automatic; else checked against it."""
+        if vmax <= self.max_vel:
+            return self
+        if self.auto_max_vel:
+            return replace(self, max_vel=float(np.ceil(vmax)))
+        raise InputError(f"the models reach {vmax:g} m/s, above --max-vel {self.max_vel:g}; raise --max-vel")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -80,7 +95,7 @@ def resolve_device(name: str) -> torch.device:
         raise InputError(f"unknown device {name!r}; use auto, cpu or cuda") from None
 
 
-def check_dispersion(vmin: float, survey: Survey, config: ForwardConfig) -> float:
+def check_dispersion(vmin: float, grid: Grid, survey: Survey, config: ForwardConfig) -> float:
     """Cells per minimum wavelength at the peak frequency on the modelling grid.
 
     Raises :class:`ModellingError` (or warns, per ``config.dispersion``) below the rule of thumb,
@@ -94,7 +109,7 @@ def check_dispersion(vmin: float, survey: Survey, config: ForwardConfig) -> floa
             f"the {f:g} Hz wavelet has energy up to ~{2.5 * f:g} Hz, above the {nyquist:g} Hz Nyquist "
             f"frequency of dt={survey.dt:g} s; use a smaller dt or a lower peak frequency"
         )
-    h = max(survey.grid.dz, survey.grid.dx) / config.refine
+    h = max(grid.dz, grid.dx) / config.refine
     cells = vmin / f / h
     if cells < config.min_cells_per_wavelength and config.dispersion != "ignore":
         need = vmin / f / config.min_cells_per_wavelength * config.refine
@@ -119,6 +134,7 @@ def _boundary(survey: Survey, config: ForwardConfig, scale: int) -> dict:
 
 def simulate(
     velocity: torch.Tensor,
+    grid: Grid,
     survey: Survey,
     config: ForwardConfig = ForwardConfig(),
     shots: np.ndarray | list[int] | None = None,
@@ -128,9 +144,10 @@ def simulate(
     """Model shot gathers for one model or a batch of models (differentiable).
 
     Args:
-        velocity: m/s, shape ``(nz, nx)`` or ``(batch, nz, nx)`` on the survey's grid; its device
-            and dtype are used as they are.
-        survey: the acquisition.
+        velocity: m/s, shape ``(nz, nx)`` or ``(batch, nz, nx)`` on ``grid``; its device and dtype
+            are used as they are.
+        grid: the model grid.
+        survey: the acquisition (positions in metres, snapped to ``grid``'s cells).
         config: modelling options (``device`` is not used here: move ``velocity`` yourself).
         shots: indices of the shots to model (default all).
         source_amplitudes: wavelet per shot, shape ``(n_selected_shots, nt)`` or ``(nt,)``; default
@@ -141,33 +158,35 @@ def simulate(
     Returns:
         Pressure ``G * w`` (Green's function convolved with the wavelet, deepwave's amplitude
         units), shape ``(batch, n_selected_shots, nt, n_receivers)`` (no batch axis when
-        ``velocity`` was 2-D), same dtype and device as ``velocity``.
+        ``velocity`` was 2-D), same dtype and device as ``velocity``; zero where a shot has no
+        receiver.
     """
     import deepwave
 
     single = velocity.ndim == 2
     v = velocity[None] if single else velocity
-    if v.ndim != 3 or tuple(v.shape[1:]) != survey.grid.shape:
-        raise InputError(f"velocity of shape {tuple(velocity.shape)} does not match the survey grid {survey.grid.shape}")
+    if v.ndim != 3 or tuple(v.shape[1:]) != grid.shape:
+        raise InputError(f"velocity of shape {tuple(velocity.shape)} does not match the grid {grid.shape}")
     vmax = float(v.detach().max())
     vmin = float(v.detach().min())
     if not np.isfinite(vmax) or not np.isfinite(vmin) or vmin <= 0:
         raise ModellingError("velocity model holds non-finite or non-positive values")
     if vmax > config.max_vel * (1 + 1e-6):
         raise ModellingError(
-            f"the model reaches {vmax:g} m/s, above max_vel={config.max_vel:g} m/s; raise max_vel (--max-vel)"
+            f"the model reaches {vmax:g} m/s, above the modelling velocity limit {config.max_vel:g} m/s; raise --max-vel (or vmax)"
         )
-    check_dispersion(vmin, survey, config)
+    check_dispersion(vmin, grid, survey, config)
     shot_idx = np.arange(survey.n_shots) if shots is None else np.asarray(shots, dtype=np.int64)
     n_batch, n_sel = v.shape[0], len(shot_idx)
 
     k = int(config.refine)
-    msurvey = survey if k == 1 else survey.with_grid(survey.grid.refined(k))
+    mgrid = grid if k == 1 else grid.refined(k)
     if k > 1:
-        v = torch.nn.functional.interpolate(v[:, None], size=msurvey.grid.shape, mode="bilinear", align_corners=True)[:, 0]
+        v = regrid(v, grid, mgrid)
     dev, dtype = v.device, v.dtype
-    src = torch.as_tensor(msurvey.source_indices()[shot_idx], device=dev)
-    rec = torch.as_tensor(msurvey.receiver_indices()[shot_idx], device=dev)
+    src = torch.as_tensor(survey.source_indices(mgrid)[shot_idx], device=dev)
+    rec = torch.as_tensor(survey.receiver_indices(mgrid)[shot_idx], device=dev)
+    mask = None if survey.regular else torch.as_tensor(survey.receiver_mask[shot_idx], device=dev)
     if source_amplitudes is None:
         w = torch.as_tensor(survey.wavelet.array(survey.nt, survey.dt), dtype=dtype, device=dev)
         amp = w.expand(n_sel, survey.nt)
@@ -182,9 +201,10 @@ def simulate(
 
     # Every (model, shot) pair is one deepwave shot: [batch * n_sel, ...]
     v_all = v.repeat_interleave(n_sel, dim=0) if n_batch * n_sel > 1 else v
+    extra = {} if mask is None else {"receiver_mask": mask.repeat(n_batch, 1)}
     out = deepwave.scalar(
         v_all,
-        list(msurvey.grid.spacing),
+        list(mgrid.spacing),
         survey.dt,
         source_amplitudes=amp.repeat(n_batch, 1)[:, None, :],
         source_locations=src.repeat(n_batch, 1, 1),
@@ -193,7 +213,8 @@ def simulate(
         pml_freq=survey.wavelet.peak_freq,
         max_vel=config.max_vel,
         nt=survey.nt,
-        **_boundary(msurvey, config, k),
+        **_boundary(survey, config, k),
+        **extra,
         **deepwave_options,
     )
     data = out.receiver_amplitudes.reshape(n_batch, n_sel, survey.n_receivers, survey.nt).transpose(-1, -2)
@@ -202,13 +223,15 @@ def simulate(
 
 def forward_model(
     models: np.ndarray,
+    grid: Grid,
     survey: Survey,
     config: ForwardConfig = ForwardConfig(),
 ) -> np.ndarray:
-    """Model every shot of ``survey`` for a batch of velocity models (no gradients).
+    """Model every shot of ``survey`` for a batch of velocity models on ``grid`` (no gradients).
 
     Args:
         models: m/s, shape ``(batch, nz, nx)`` or ``(nz, nx)``.
+        grid: the models' grid.
         survey: the acquisition.
         config: modelling options, including the device.
 
@@ -217,7 +240,9 @@ def forward_model(
         input): the OpenFWI layout.
     """
     device = resolve_device(config.device)
-    v = torch.as_tensor(np.asarray(models, dtype=np.float32), device=device)
+    v = torch.as_tensor(np.ascontiguousarray(models, dtype=np.float32))
+    if device.type == "cuda":
+        v = v.pin_memory().to(device, non_blocking=True)
     with torch.no_grad():
-        data = simulate(v, survey, config)
+        data = simulate(v, grid, survey, config)
     return data.cpu().numpy().astype(np.float32, copy=False)

@@ -18,7 +18,9 @@ from __future__ import annotations
 import glob
 import json
 import os
+import queue
 import re
+import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
@@ -26,13 +28,16 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-from hybridfwi.core.survey import Survey
+from hybridfwi import dist
+from hybridfwi.core.survey import Geometry
 from hybridfwi.errors import InputError
 from hybridfwi.io.atomic import atomic_path, atomic_save_npy, atomic_write_text
-from hybridfwi.physics.forward import ForwardConfig, check_dispersion, forward_model, resolve_device
-from hybridfwi.synth.families import VMAX, VMIN, get_family, make_model
+from hybridfwi.physics.forward import ForwardConfig, check_dispersion, resolve_device, simulate
+from hybridfwi.synth import seeds
+from hybridfwi.synth.families import get_family, make_model
 
-__all__ = ["GenerateConfig", "generate_dataset", "plan_shards", "ShotDataset", "read_manifest", "MANIFEST", "FORMAT"]
+__all__ = ["GenerateConfig", "generate_dataset", "plan_shards", "ShotDataset", "read_manifest", "MANIFEST", "FORMAT",
+           "ModelBatches"]
 
 MANIFEST = "manifest.json"
 FORMAT = "hybridfwi-dataset/1"
@@ -46,47 +51,53 @@ class GenerateConfig:
         families: family names, in order.
         count: samples per family (> 0).
         out: dataset folder.
-        survey: acquisition geometry (model shape and grid come from it).
+        geometry: model grid and acquisition.
         seed: dataset seed; model ``i`` of family ``f`` depends only on ``(seed, f, i)``.
+        purpose: what the data are for (``pretrain``, ``validation``, ``adaptation``, ``benchmark``,
+            ``example``); the seed must lie in that purpose's range (:mod:`hybridfwi.synth.seeds`).
         forward: modelling options.
-        batch: models per deepwave call (affects speed and memory, never the bytes written).
+        batch: models per deepwave call (affects speed and memory, never the bytes written);
+            None: 8 on a CPU, 256 on a GPU.
         shard_size: samples per ``dataK.npy`` (OpenFWI publishes 500).
         water: ``(velocity m/s, seabed depth m)``: every model gets this water layer on top (a
             survey-specific training set for marine data); None leaves the families as they are.
+        workers: processes drawing models (torch DataLoader workers); None: 0 on a CPU, up to 8 on a GPU.
     """
 
     families: Sequence[str]
     count: int
     out: str
-    survey: Survey
+    geometry: Geometry
     seed: int = 0
+    purpose: str = "pretrain"
     forward: ForwardConfig = field(default_factory=ForwardConfig)
-    batch: int = 8
+    batch: int | None = None
     shard_size: int = 500
     water: tuple | None = None
+    workers: int | None = None
 
     def validate(self) -> None:
         if not self.families:
             raise InputError("give at least one --family")
-        for f in self.families:
-            get_family(f)
+        fams = [get_family(f) for f in self.families]
         if len(set(self.families)) != len(self.families):
             raise InputError("a --family is given twice; name each family once")
-        if isinstance(self.count, bool) or int(self.count) != self.count or self.count <= 0:
+        if isinstance(self.count, bool) or not isinstance(self.count, (int, np.integer)) or self.count <= 0:
             raise InputError(f"--count must be a positive integer, got {self.count}")
-        if self.seed < 0:
-            raise InputError(f"--seed must be >= 0, got {self.seed}")
-        if self.batch <= 0:
+        seeds.check(self.purpose, self.seed)
+        if self.batch is not None and (isinstance(self.batch, bool) or self.batch <= 0):
             raise InputError(f"--batch must be a positive integer, got {self.batch}")
         if self.shard_size <= 0:
             raise InputError(f"--shard-size must be a positive integer, got {self.shard_size}")
-        self.survey.validate()
-        # every family spans [VMIN, VMAX]: refuse a grid or max_vel that some model would break
+        if self.workers is not None and self.workers < 0:
+            raise InputError(f"--workers must be >= 0, got {self.workers}")
+        self.geometry.validate()
         if self.water is not None and not (len(self.water) == 2 and self.water[0] > 0 and self.water[1] >= 0):
             raise InputError(f"water must be (velocity m/s > 0, seabed depth m >= 0), got {self.water!r}")
-        check_dispersion(min(VMIN, self.water[0]) if self.water else VMIN, self.survey, self.forward)
-        if self.forward.max_vel < VMAX:
-            raise InputError(f"--max-vel {self.forward.max_vel:g} is below the families' {VMAX:g} m/s maximum; raise it")
+        vmin = min(f.vmin for f in fams)
+        vmax = max(f.vmax for f in fams)
+        self.forward = self.forward.covering(vmax)
+        check_dispersion(min(vmin, self.water[0]) if self.water else vmin, self.geometry.grid, self.geometry.survey, self.forward)
 
     def identity(self) -> dict:
         """What the bytes of the dataset depend on (a resume must match it exactly)."""
@@ -97,8 +108,9 @@ class GenerateConfig:
             "families": list(self.families),
             "count_per_family": int(self.count),
             "seed": int(self.seed),
+            "purpose": self.purpose,
             "shard_size": int(self.shard_size),
-            "geometry": self.survey.to_dict(),
+            "geometry": self.geometry.to_dict(),
             "forward": fwd,
         }
 
@@ -123,7 +135,6 @@ def plan_shards(families: Sequence[str], count: int, shard_size: int) -> list[di
 
 def _versions() -> dict:
     import deepwave
-    import torch
 
     import hybridfwi
 
@@ -158,8 +169,72 @@ def _clean_temporaries(folder: str) -> None:
         os.remove(tmp)
 
 
+class ModelBatches(torch.utils.data.Dataset):
+    """Batches of seeded models as a torch Dataset, so DataLoader workers can draw them in parallel.
+
+    Item ``i`` is ``(models (n, nz, nx) float32 m/s, tag)`` for the ``i``-th ``(specs, tag)`` job,
+    ``specs`` a list of ``(family, seed, index)``; every model depends only on its spec.
+    """
+
+    def __init__(self, jobs: list[tuple[list, object]], nz: int, nx: int, water: tuple | None = None,
+                 z: np.ndarray | None = None):
+        self.jobs, self.nz, self.nx, self.water, self.z = jobs, nz, nx, water, z
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __getitem__(self, i: int):
+        specs, tag = self.jobs[i]
+        models = np.stack([make_model(fam, seed, j, self.nz, self.nx) for fam, seed, j in specs])
+        if self.water is not None:
+            models[:, self.z < self.water[1]] = self.water[0]
+        return torch.from_numpy(models), tag
+
+
+def _loader(ds: ModelBatches, workers: int, pin: bool):
+    return torch.utils.data.DataLoader(ds, batch_size=None, shuffle=False, num_workers=workers, pin_memory=pin,
+                                       prefetch_factor=4 if workers else None, persistent_workers=False)
+
+
+class _Writer:
+    """Saves chunks in a background thread, so the GPU keeps modelling while files are written."""
+
+    def __init__(self):
+        self.q: queue.Queue = queue.Queue(maxsize=4)
+        self.error: BaseException | None = None
+        self.t = threading.Thread(target=self._run, daemon=True)
+        self.t.start()
+
+    def _run(self):
+        while True:
+            job = self.q.get()
+            if job is None:
+                return
+            try:
+                dpath, data, mpath, models = job
+                atomic_save_npy(dpath, data)
+                atomic_save_npy(mpath, models)  # written last: marks the chunk complete
+            except BaseException as exc:  # noqa: BLE001 - re-raised in the main thread
+                self.error = exc
+
+    def put(self, *job):
+        if self.error:
+            raise self.error
+        self.q.put(job)
+
+    def close(self):
+        self.q.put(None)
+        self.t.join()
+        if self.error:
+            raise self.error
+
+
 def generate_dataset(cfg: GenerateConfig, progress: bool = True, on_chunk: Callable[[int], None] | None = None) -> dict:
     """Generate (or resume) a dataset; return its manifest.
+
+    Under ``torchrun`` every rank models its own share of the chunks (round robin) and rank 0
+    assembles the shards; the bytes do not depend on the number of processes, the batch size or
+    the device, and a run interrupted with one world size resumes with another.
 
     Args:
         cfg: what to make.
@@ -172,13 +247,18 @@ def generate_dataset(cfg: GenerateConfig, progress: bool = True, on_chunk: Calla
     from tqdm.auto import tqdm
 
     cfg.validate()
-    device = resolve_device(cfg.forward.device)
-    old = _prepare_folder(cfg)
-    os.makedirs(cfg.out, exist_ok=True)
-    partial = os.path.join(cfg.out, ".partial")
-    os.makedirs(partial, exist_ok=True)
-    _clean_temporaries(cfg.out)
-    _clean_temporaries(partial)
+    device = resolve_device(dist.device_for(cfg.forward.device))
+    gpu = device.type == "cuda"
+    batch = cfg.batch or (256 if gpu else 8)
+    workers = cfg.workers if cfg.workers is not None else (min(8, max((os.cpu_count() or 1) - 1, 0)) if gpu else 0)
+    with dist.main_first():
+        old = _prepare_folder(cfg)
+        os.makedirs(cfg.out, exist_ok=True)
+        partial = os.path.join(cfg.out, ".partial")
+        os.makedirs(partial, exist_ok=True)
+        if dist.is_main():
+            _clean_temporaries(cfg.out)
+            _clean_temporaries(partial)
 
     shards = plan_shards(cfg.families, cfg.count, cfg.shard_size)
     manifest = {
@@ -190,60 +270,76 @@ def generate_dataset(cfg: GenerateConfig, progress: bool = True, on_chunk: Calla
         "versions": _versions(),
         "complete": False,
     }
-    if old is None:
+    if old is None and dist.is_main():
         atomic_write_text(os.path.join(cfg.out, MANIFEST), json.dumps(manifest, indent=2) + "\n")
 
-    g = cfg.survey.grid
-    done_shards = [
-        os.path.exists(os.path.join(cfg.out, s["data"])) and os.path.exists(os.path.join(cfg.out, s["model"]))
-        for s in shards
-    ]
-    for k, finished in enumerate(done_shards):
-        if finished:  # leftovers of a kill between assembling a shard and removing its chunks
-            for leftover in glob.glob(os.path.join(partial, f"shard{k}_*.npy")):
-                os.remove(leftover)
+    g, survey = cfg.geometry.grid, cfg.geometry.survey
+    done_shards = [os.path.exists(os.path.join(cfg.out, s["data"])) and os.path.exists(os.path.join(cfg.out, s["model"]))
+                   for s in shards]
+    if dist.is_main():
+        for k, finished in enumerate(done_shards):
+            if finished:  # leftovers of a kill between assembling a shard and removing its chunks
+                for leftover in glob.glob(os.path.join(partial, f"shard{k}_*.npy")):
+                    os.remove(leftover)
     existing = [{} if done_shards[k] else _existing_chunks(partial, k) for k in range(len(shards))]
+    dist.barrier()  # every rank has read the same state before anyone writes
     done = sum(s["count"] for s, d in zip(shards, done_shards) if d)
     done += sum(hi - lo for chunks in existing for lo, (hi, _, _) in chunks.items())
-
+    # the chunks still to model, in a fixed order; rank r takes every world_size-th
+    todo: list[tuple[int, int, int]] = []
+    uses: list[list[tuple[int, int, str, str]]] = []
+    for k, shard in enumerate(shards):
+        covered = np.zeros(shard["count"], dtype=bool)
+        use: list[tuple[int, int, str, str]] = []
+        for lo, (hi, dpath, mpath) in sorted(existing[k].items()):
+            if covered[lo:hi].any():  # overlaps a chunk already taken: redundant
+                if dist.is_main():
+                    os.remove(dpath)
+                    os.remove(mpath)
+                continue
+            covered[lo:hi] = True
+            use.append((lo, hi, dpath, mpath))
+        uses.append(use)
+        if not done_shards[k]:
+            todo += [(k, lo, hi) for lo, hi in _batches(covered, batch)]
+    mine = [todo[i] for i in dist.shard(len(todo))]
+    jobs = [([(shards[k]["family"], cfg.seed, j) for j in range(shards[k]["start"] + lo, shards[k]["start"] + hi)], (k, lo, hi))
+            for k, lo, hi in mine]
     fwd = ForwardConfig(**{**cfg.forward.to_dict(), "device": str(device)})
-    bar = tqdm(total=manifest["total"], initial=done, unit="sample", desc="generate", disable=not progress, dynamic_ncols=True)
+    bar = tqdm(total=manifest["total"], initial=done, unit="sample", desc="generate", disable=not progress or not dist.is_main(),
+               dynamic_ncols=True)
+    writer = _Writer()
     try:
+        for models, (k, lo, hi) in _loader(ModelBatches(jobs, g.nz, g.nx, cfg.water, g.z), workers, gpu):
+            with torch.no_grad():
+                data = simulate(models.to(device, non_blocking=True), g, survey, fwd).cpu().numpy()
+            dpath = os.path.join(partial, f"shard{k}_{lo}.data.npy")
+            mpath = os.path.join(partial, f"shard{k}_{lo}.model.npy")
+            writer.put(dpath, data, mpath, models.numpy()[:, None])
+            bar.update((hi - lo) * dist.world_size())
+            if on_chunk is not None:
+                on_chunk(bar.n)
+        writer.close()
+    finally:
+        bar.close()
+        if writer.t.is_alive():
+            writer.close()
+    dist.barrier()
+    if dist.is_main():
         for k, shard in enumerate(shards):
             if done_shards[k]:
                 continue
-            covered = np.zeros(shard["count"], dtype=bool)
-            use: list[tuple[int, int, str, str]] = []
-            for lo, (hi, dpath, mpath) in sorted(existing[k].items()):
-                if covered[lo:hi].any():  # overlaps a chunk already taken: redundant
-                    os.remove(dpath)
-                    os.remove(mpath)
-                    continue
-                covered[lo:hi] = True
-                use.append((lo, hi, dpath, mpath))
-            for lo, hi in _batches(covered, cfg.batch):
-                models = np.stack([make_model(shard["family"], cfg.seed, shard["start"] + i, g.nz, g.nx) for i in range(lo, hi)])
-                if cfg.water is not None:
-                    models[:, g.z < cfg.water[1]] = cfg.water[0]
-                data = forward_model(models, cfg.survey, fwd)
-                dpath = os.path.join(partial, f"shard{k}_{lo}.data.npy")
-                mpath = os.path.join(partial, f"shard{k}_{lo}.model.npy")
-                atomic_save_npy(dpath, data)
-                atomic_save_npy(mpath, models[:, None])  # written last: marks the chunk complete
-                use.append((lo, hi, dpath, mpath))
-                bar.update(hi - lo)
-                if on_chunk is not None:
-                    on_chunk(bar.n)
-            _assemble(cfg.out, shard, sorted(use), cfg.survey)
+            chunks = _existing_chunks(partial, k)
+            use = sorted((lo, hi, d, m) for lo, (hi, d, m) in chunks.items())
+            _assemble(cfg.out, shard, use, cfg.geometry)
             for _, _, dpath, mpath in use:
                 os.remove(dpath)
                 os.remove(mpath)
-    finally:
-        bar.close()
-    manifest["complete"] = True
-    atomic_write_text(os.path.join(cfg.out, MANIFEST), json.dumps(manifest, indent=2) + "\n")
-    if not os.listdir(partial):
-        os.rmdir(partial)
+        manifest["complete"] = True
+        atomic_write_text(os.path.join(cfg.out, MANIFEST), json.dumps(manifest, indent=2) + "\n")
+        if os.path.isdir(partial) and not os.listdir(partial):
+            os.rmdir(partial)
+    dist.barrier()
     return manifest
 
 
@@ -264,22 +360,35 @@ def _batches(covered: np.ndarray, batch: int) -> list[tuple[int, int]]:
 
 
 def _existing_chunks(partial: str, k: int) -> dict[int, tuple[int, str, str]]:
-    """Complete chunks of shard ``k`` on disk: ``{lo: (hi, data_path, model_path)}``."""
+    """Complete chunks of shard ``k`` on disk: ``{lo: (hi, data_path, model_path)}``; unreadable ones are removed."""
     found = {}
     for dpath in glob.glob(os.path.join(partial, f"shard{k}_*.data.npy")):
         lo = int(os.path.basename(dpath).split("_")[1].split(".")[0])
         mpath = dpath.replace(".data.npy", ".model.npy")
         if os.path.exists(mpath):
-            n = np.load(dpath, mmap_mode="r").shape[0]
+            try:
+                n = np.load(dpath, mmap_mode="r").shape[0]
+                if np.load(mpath, mmap_mode="r").shape[0] != n:
+                    raise ValueError("chunk halves disagree")
+            except (ValueError, OSError, EOFError):  # damaged by hand or by a full disk: model it again
+                for p in (dpath, mpath):
+                    if os.path.exists(p):
+                        os.remove(p)
+                continue
             found[lo] = (lo + n, dpath, mpath)
     return found
 
 
-def _assemble(out: str, shard: dict, chunks: list[tuple[int, int, str, str]], survey: Survey) -> None:
+def _assemble(out: str, shard: dict, chunks: list[tuple[int, int, str, str]], geometry: Geometry) -> None:
     """Concatenate a shard's chunks into its final files (model last: it marks completion)."""
     n = shard["count"]
-    g = survey.grid
-    for key, shape in (("data", (n, *survey.data_shape)), ("model", (n, 1, g.nz, g.nx))):
+    g = geometry.grid
+    covered = np.zeros(n, dtype=bool)
+    for lo, hi, _, _ in chunks:
+        covered[lo:hi] = True
+    if not covered.all():
+        raise RuntimeError(f"shard {shard['data']}: chunks missing after generation")
+    for key, shape in (("data", (n, *geometry.survey.data_shape)), ("model", (n, 1, g.nz, g.nx))):
         with atomic_path(os.path.join(out, shard[key])) as tmp:
             arr = np.lib.format.open_memmap(tmp, mode="w+", dtype=np.float32, shape=shape)
             for lo, hi, dp, mp in chunks:
@@ -330,45 +439,62 @@ class ShotDataset(Dataset):
     also in ``data/`` and ``model/`` subfolders; no manifest).
 
     Items are ``(data, model)`` float32 tensors of shapes ``(n_shots, nt, n_receivers)`` and
-    ``(1, nz, nx)`` (m/s); ``family(i)`` names sample ``i``'s family ("" when unknown).
+    ``(1, nz, nx)`` (m/s); ``family(i)`` names sample ``i``'s family ("" when unknown) and
+    ``geometry(i)`` its grid and acquisition (None for a folder without a manifest).
     """
 
     def __init__(self, roots: str | Sequence[str], families: Sequence[str] | None = None):
         roots = [roots] if isinstance(roots, (str, os.PathLike)) else list(roots)
-        self.files: list[tuple[str, str, str]] = []  # (data, model, family)
-        self.surveys: list[Survey | None] = []
-        for root in roots:
+        self.files: list[tuple[str, str, str, int]] = []  # (data, model, family, root index)
+        self.geometries: list[Geometry | None] = []
+        self.manifests: list[dict | None] = []
+        self.roots = [os.fspath(r) for r in roots]
+        for r, root in enumerate(roots):
             root = os.fspath(root)
             if not os.path.isdir(root):
                 raise InputError(f"dataset folder {root!r} does not exist")
             manifest = read_manifest(root)
+            self.manifests.append(manifest)
             if manifest is not None:
                 if not manifest.get("complete", False):
                     raise InputError(f"dataset {root!r} is incomplete; re-run the same `hybridfwi generate` command to finish it")
-                for s in manifest["shards"]:
-                    self.files.append((os.path.join(root, s["data"]), os.path.join(root, s["model"]), s["family"]))
-                self.surveys.append(Survey.from_dict(manifest["config"]["geometry"]))
+                try:
+                    for s in manifest["shards"]:
+                        self.files.append((os.path.join(root, s["data"]), os.path.join(root, s["model"]), s["family"], r))
+                    self.geometries.append(Geometry.from_dict(manifest["config"]["geometry"]))
+                except (KeyError, TypeError) as exc:
+                    raise InputError(f"{os.path.join(root, MANIFEST)} is not a hybridfwi dataset manifest (missing {exc})") from None
             else:
                 pairs = _openfwi_pairs(root)
                 if not pairs:
                     raise InputError(f"{root!r} holds no manifest.json and no data*.npy/model*.npy files")
-                self.files.extend((d, m, "") for d, m in pairs)
-                self.surveys.append(None)
+                self.files.extend((d, m, "", r) for d, m in pairs)
+                self.geometries.append(None)
         if families is not None:
             self.files = [f for f in self.files if f[2] in families]
         self._data = []
         self._model = []
         self._family: list[str] = []
+        self._root: list[int] = []
         lengths = []
-        for dpath, mpath, fam in self.files:
-            d = np.load(dpath, mmap_mode="r", allow_pickle=False)
-            m = np.load(mpath, mmap_mode="r", allow_pickle=False)
+        for dpath, mpath, fam, r in self.files:
+            for p in (dpath, mpath):
+                if not os.path.isfile(p):
+                    raise InputError(f"dataset {self.roots[r]!r} is missing {os.path.basename(p)}; regenerate it or remove it from --data")
+            try:
+                d = np.load(dpath, mmap_mode="r", allow_pickle=False)
+                m = np.load(mpath, mmap_mode="r", allow_pickle=False)
+            except (ValueError, OSError, EOFError) as exc:
+                raise InputError(f"{dpath} / {mpath}: not readable .npy arrays ({exc})") from None
             if d.ndim != 4 or m.ndim != 4 or d.shape[0] != m.shape[0]:
                 raise InputError(f"{dpath} / {mpath}: expected (n, shots, nt, receivers) and (n, 1, nz, nx), got {d.shape} and {m.shape}")
             self._data.append(d)
             self._model.append(m)
             self._family.append(fam)
+            self._root.append(r)
             lengths.append(d.shape[0])
+        if not lengths:
+            raise InputError(f"no samples in {', '.join(self.roots)}" + (" for the families asked for" if families else ""))
         self._offsets = np.concatenate([[0], np.cumsum(lengths)]).astype(np.int64)
 
     def __len__(self) -> int:
@@ -384,6 +510,12 @@ class ShotDataset(Dataset):
 
     def family(self, i: int) -> str:
         return self._family[self._locate(i)[0]]
+
+    def geometry(self, i: int) -> Geometry | None:
+        return self.geometries[self._root[self._locate(i)[0]]]
+
+    def root_index(self, i: int) -> int:
+        return self._root[self._locate(i)[0]]
 
     def arrays(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Sample ``i`` as numpy arrays (data, model)."""

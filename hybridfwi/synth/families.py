@@ -1,7 +1,8 @@
 """Registry of named, seeded velocity-model generators.
 
 Every generator returns velocities in m/s as a float32 array of shape ``(nz, nx)`` (depth first),
-clipped to [1500, 4500] m/s. Sizes (layer depths, curvature wavelengths, fault throws, lens sizes,
+clipped to its family's range: [1500, 4500] m/s for the OpenFWI-style and the held-out families,
+[1450, 6000] m/s for the basin families (water over compacting, folded, faulted sediments). Sizes (layer depths, curvature wavelengths, fault throws, lens sizes,
 smoothing lengths) are fractions of the model's height or width, so a family works at any
 ``(nz, nx)`` and any grid spacing, and the same ``(seed, index)`` drawn at twice the resolution
 gives the same geology sampled twice as finely.
@@ -27,10 +28,12 @@ from scipy.ndimage import gaussian_filter
 
 from hybridfwi.errors import InputError
 
-__all__ = ["VMIN", "VMAX", "Family", "FAMILIES", "register_family", "get_family", "make_model", "family_names"]
+__all__ = ["VMIN", "VMAX", "Family", "FAMILIES", "register_family", "get_family", "make_model", "family_names",
+           "PRETRAIN_FAMILIES", "OPENFWI_A", "OPENFWI_B", "BASIN_FAMILIES", "OOD_FAMILIES"]
 
-VMIN = 1500.0  #: lowest velocity any family produces, m/s
-VMAX = 4500.0  #: highest velocity any family produces, m/s
+VMIN = 1500.0  #: lowest velocity of the OpenFWI-style families, m/s
+VMAX = 4500.0  #: highest velocity of the OpenFWI-style families, m/s
+BASIN_RANGE = (1450.0, 6000.0)  #: velocity range of the basin families, m/s
 
 Generator = Callable[[np.random.Generator, int, int], np.ndarray]
 
@@ -42,28 +45,31 @@ class Family:
     Attributes:
         name: registry key, e.g. ``"flatvel-a"``.
         generate: ``f(rng, nz, nx) -> (nz, nx)`` float array, m/s.
-        ood: ``True`` for families that OpenFWI lacks (held out from pretraining by default).
+        ood: ``True`` for the families held out of pretraining (out-of-distribution tests).
         summary: one line for listings.
+        vmin, vmax: the velocity range its models are clipped to, m/s.
     """
 
     name: str
     generate: Generator
     ood: bool
     summary: str
+    vmin: float = VMIN
+    vmax: float = VMAX
 
 
 FAMILIES: dict[str, Family] = {}
 
 
-def register_family(name: str, *, ood: bool = False) -> Callable[[Generator], Generator]:
-    """Decorator that registers a generator under ``name``; its docstring's first line is the summary."""
+def register_family(name: str, *, ood: bool = False, vrange: tuple[float, float] = (VMIN, VMAX)) -> Callable[[Generator], Generator]:
+    """Decorator that registers a generator under ``name``; its docstring's first paragraph is the summary."""
 
     def deco(fn: Generator) -> Generator:
         if name in FAMILIES:
             raise ValueError(f"family {name!r} registered twice")
         doc = (fn.__doc__ or "").strip()
         summary = " ".join(doc.split("\n\n")[0].split())  # first paragraph, on one line
-        FAMILIES[name] = Family(name=name, generate=fn, ood=ood, summary=summary)
+        FAMILIES[name] = Family(name=name, generate=fn, ood=ood, summary=summary, vmin=vrange[0], vmax=vrange[1])
         return fn
 
     return deco
@@ -98,13 +104,13 @@ def make_model(name: str, seed: int, index: int, nz: int = 70, nx: int = 70) -> 
         nz, nx: model shape in cells (>= 8 each).
 
     Returns:
-        float32 array ``(nz, nx)`` of velocities in m/s within [1500, 4500].
+        float32 array ``(nz, nx)`` of velocities in m/s within the family's range.
     """
     fam = get_family(name)
     if nz < 8 or nx < 8:
         raise InputError(f"model shape must be at least 8 x 8 cells, got {nz} x {nx}")
     v = fam.generate(family_rng(name, seed, index), int(nz), int(nx))
-    return np.clip(np.asarray(v, dtype=np.float64), VMIN, VMAX).astype(np.float32)
+    return np.clip(np.asarray(v, dtype=np.float64), fam.vmin, fam.vmax).astype(np.float32)
 
 
 # --------------------------------------------------------------------------- building blocks
@@ -380,3 +386,95 @@ def gradient(rng: np.random.Generator, nz: int, nx: int) -> np.ndarray:
     trend = v0 + (v1 - v0) * z ** rng.uniform(0.6, 1.4)
     lateral = _random_field(rng, nz, nx, 0.3)
     return trend * (1.0 + rng.uniform(0.01, 0.04) * lateral)
+
+
+# --------------------------------------------------------------------------- basins (pretraining)
+def _strata(rng: np.random.Generator, nz: int, nx: int, top: np.ndarray) -> np.ndarray:
+    """Relative velocity perturbation of deformed strata below ``top`` (fraction of depth, ``(1, nx)``).
+
+    A stack of layers 1.5-9% of the depth thick, each 3-14% faster or slower than the trend, is
+    folded (1-3 sinusoids, amplitude up to 12% of the depth, growing with depth), cut by 0-3 faults
+    (normal or reverse, throws 2-15%, dips 35-85 degrees) and, with probability 0.45, truncated at an
+    angular unconformity (older layers tilted 3-20 degrees below it).
+    """
+    z, x = _coords(nz, nx)
+    u = z - top  # stratigraphic depth below the top
+    fold = _undulation(rng, x, rng.uniform(0.0, 0.12), int(rng.integers(1, 4)))
+    u = u - fold * np.clip(u / 0.5, 0.0, 1.0)
+    for _ in range(int(rng.integers(0, 4))):
+        x_top = rng.uniform(0.1, 0.9)
+        dip = np.deg2rad(rng.uniform(35.0, 85.0)) * rng.choice([-1.0, 1.0])
+        throw = rng.uniform(0.02, 0.15) * rng.choice([-1.0, 1.0])
+        u = u + np.where(x > x_top + z / np.tan(dip), throw, 0.0)
+    if rng.uniform() < 0.45:  # angular unconformity: older, tilted strata below a surface
+        z_u = rng.uniform(0.25, 0.7)
+        tilt = np.tan(np.deg2rad(rng.uniform(3.0, 20.0))) * rng.choice([-1.0, 1.0]) * nx / nz
+        old = u + tilt * (x - 0.5) + rng.uniform(0.0, 0.3)
+        u = np.where(z - top > z_u, old, u)
+    thick = rng.uniform(0.015, 0.09, 80)
+    edges = np.concatenate([[-1.0], np.cumsum(thick) - 0.3])
+    amp = rng.uniform(0.03, 0.14)
+    pert = rng.normal(0.0, amp, edges.size) * rng.choice([0.0, 1.0], edges.size, p=[0.25, 0.75])
+    layer = np.clip(np.searchsorted(edges, u) - 1, 0, edges.size - 1)
+    return pert[layer]
+
+
+def _basin(rng: np.random.Generator, nz: int, nx: int, marine: bool) -> np.ndarray:
+    z, x = _coords(nz, nx)
+    if marine:
+        seabed = rng.uniform(0.03, 0.45) + _undulation(rng, x, rng.uniform(0.0, 0.03), 2)
+        v_water = rng.uniform(1480.0, 1540.0)
+        hard = rng.uniform() < 0.2
+    else:
+        seabed = np.zeros_like(x)
+        hard = rng.uniform() < 0.1
+    v_top = rng.uniform(2500.0, 3800.0) if hard else rng.uniform(1550.0, 2300.0)
+    v_deep = rng.uniform(max(v_top + 400.0, 3000.0), 6000.0)
+    length = rng.uniform(0.25, 1.5)  # compaction length, fraction of the model depth
+    below = np.clip(z - seabed, 0.0, None)
+    trend = v_top + (v_deep - v_top) * (1.0 - np.exp(-below / length)) / (1.0 - np.exp(-1.0 / length))
+    v = trend * (1.0 + _strata(rng, nz, nx, seabed))
+    if rng.uniform() < 0.2:  # a fast body (salt or carbonate): dome-like, 4400-6000 m/s
+        xc, top = rng.uniform(0.2, 0.8), rng.uniform(0.3, 0.7)
+        w = rng.uniform(0.1, 0.3)
+        shape = w * np.sqrt(np.clip((z - top) / 0.3, 0.0, 1.0))
+        v = np.where((z >= top) & (np.abs(x - xc) <= shape), rng.uniform(4400.0, 6000.0), v)
+    if rng.uniform() < 0.2:  # a gas-charged lens, 10-30% slower
+        xc, zc = rng.uniform(0.2, 0.8), rng.uniform(0.2, 0.8)
+        inside = ((x - xc) / rng.uniform(0.08, 0.25)) ** 2 + ((z - zc) / rng.uniform(0.015, 0.05)) ** 2 <= 1.0
+        v = np.where(inside & (z > seabed), v * (1.0 - rng.uniform(0.1, 0.3)), v)
+    v = gaussian_filter(v, sigma=rng.uniform(0.0, 0.8), mode="nearest")
+    if marine:
+        v = np.where(z < seabed, v_water, v)
+    return v
+
+
+@register_family("basin-land", vrange=BASIN_RANGE)
+def basin_land(rng: np.random.Generator, nz: int, nx: int) -> np.ndarray:
+    """Land basin: a compaction trend from 1550-2300 m/s at the surface (or 2500-3800 m/s rock, 10%)
+    to 3000-6000 m/s, compaction length 25-150% of the depth, times deformed strata (1.5-9% thick
+    layers of +-3-14%, folded, faulted, unconformities), with a fast body (20%) and a gas lens (20%).
+
+    Pretraining family: real basins' features (compaction, folds, normal and reverse faults,
+    unconformities, velocities to 6000 m/s) at any scale, so a survey read at any frequency finds
+    its kind of geology in the training data.
+    """
+    return _basin(rng, nz, nx, marine=False)
+
+
+@register_family("basin-marine", vrange=BASIN_RANGE)
+def basin_marine(rng: np.random.Generator, nz: int, nx: int) -> np.ndarray:
+    """Marine basin: 1480-1540 m/s water to a seabed at 3-45% of the depth over the basin-land recipe;
+    soft (1550-2300 m/s) or hard (2500-3800 m/s, 20%) seabed."""
+    return _basin(rng, nz, nx, marine=True)
+
+
+#: The OpenFWI-style families, simpler (A) and harder (B).
+OPENFWI_A = ("flatvel-a", "curvevel-a", "flatfault-a", "curvefault-a", "style-a")
+OPENFWI_B = ("flatvel-b", "curvevel-b", "flatfault-b", "curvefault-b", "style-b")
+#: Families with real basins' features, for pretraining.
+BASIN_FAMILIES = ("basin-land", "basin-marine")
+#: The shipped foundation network's pretraining families.
+PRETRAIN_FAMILIES = OPENFWI_A + OPENFWI_B + BASIN_FAMILIES
+#: Held out of pretraining (out-of-distribution tests).
+OOD_FAMILIES = ("marine", "salt", "gas", "gradient")

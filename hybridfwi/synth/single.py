@@ -8,14 +8,17 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hybridfwi.core.model import ShotRecord, VelocityModel
-from hybridfwi.core.survey import Survey
+from hybridfwi.core.survey import Geometry
 from hybridfwi.errors import InputError
 from hybridfwi.io.arrays import load_model_file
 from hybridfwi.io.atomic import atomic_save_npy
 from hybridfwi.physics.forward import ForwardConfig, forward_model
 from hybridfwi.synth.families import FAMILIES, make_model
 
-__all__ = ["SynthConfig", "SynthResult", "resolve_model", "add_noise", "synthesize", "model_paths"]
+__all__ = ["SynthConfig", "SynthResult", "resolve_model", "add_noise", "synthesize", "model_paths", "SNR_RANGE"]
+
+#: Signal-to-noise ratios (dB) that make sense for synthetic data.
+SNR_RANGE = (-20.0, 200.0)
 
 
 @dataclass
@@ -23,25 +26,27 @@ class SynthConfig:
     """What ``hybridfwi synth`` makes.
 
     Attributes:
-        model: ``FAMILY``, ``FAMILY:INDEX`` or the path of a ``.npy`` velocity model (m/s,
+        model: ``FAMILY``, ``FAMILY:INDEX``, or the path of a ``.npy``/``.segy`` velocity model (m/s,
             ``(nz, nx)`` matching the geometry's grid).
-        survey: the acquisition.
+        geometry: grid and acquisition.
         out: output ``.segy`` path.
         seed: family seed (for ``FAMILY[:INDEX]``).
         snr_db: add white Gaussian noise at this signal-to-noise ratio (dB, over the whole
             record); ``None`` for clean data.
         noise_seed: seed of the noise.
         forward: modelling options (``refine`` > 1 and ``accuracy`` 8 model more accurately
-            than an inversion at accuracy 4 on the survey grid, avoiding the inverse crime).
+            than an inversion at accuracy 4 on the same grid, avoiding the inverse crime).
+        overwrite: replace an existing ``out`` (and its sidecar and model files).
     """
 
     model: str
-    survey: Survey
+    geometry: Geometry
     out: str
     seed: int = 0
     snr_db: float | None = None
     noise_seed: int = 0
     forward: ForwardConfig = field(default_factory=ForwardConfig)
+    overwrite: bool = False
 
 
 @dataclass
@@ -62,9 +67,9 @@ def model_paths(out: str) -> tuple[str, str]:
     return stem + ".model.npy", stem + ".model.segy"
 
 
-def resolve_model(spec: str, survey: Survey, seed: int = 0) -> np.ndarray:
-    """``FAMILY[:INDEX]``, ``MODEL.npy`` or ``MODEL.segy`` -> float32 ``(nz, nx)`` velocities (m/s) on the survey grid."""
-    g = survey.grid
+def resolve_model(spec: str, geometry: Geometry, seed: int = 0) -> np.ndarray:
+    """``FAMILY[:INDEX]``, ``MODEL.npy`` or ``MODEL.segy`` -> float32 ``(nz, nx)`` velocities (m/s) on the geometry's grid."""
+    g = geometry.grid
     if spec.lower().endswith((".npy", ".segy", ".sgy")) or os.path.sep in spec:
         return load_model_file(spec, g, "model")
     name, _, index = spec.partition(":")
@@ -79,6 +84,8 @@ def resolve_model(spec: str, survey: Survey, seed: int = 0) -> np.ndarray:
 
 def add_noise(data: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
     """White Gaussian noise at ``snr_db`` = 10 log10(signal power / noise power) over the record."""
+    if not (np.isfinite(snr_db) and SNR_RANGE[0] <= snr_db <= SNR_RANGE[1]):
+        raise InputError(f"--snr {snr_db!r} dB is outside {SNR_RANGE[0]:g}..{SNR_RANGE[1]:g} dB")
     power = float(np.mean(np.asarray(data, dtype=np.float64) ** 2))
     sigma = np.sqrt(power / 10.0 ** (snr_db / 10.0))
     rng = np.random.default_rng(seed)
@@ -87,28 +94,34 @@ def add_noise(data: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
 
 def synthesize(cfg: SynthConfig) -> SynthResult:
     """Model a survey and write ``out`` (SEG-Y), its sidecar, and the true model (``.npy`` + SEG-Y)."""
-    from hybridfwi.io.segy import sidecar_path, write_model_segy, write_shots
+    from hybridfwi.io.reader import sidecar_path
+    from hybridfwi.io.segy import write_model_segy, write_shots
 
     if not cfg.out.lower().endswith((".segy", ".sgy")):
         raise InputError(f"--out {cfg.out!r} must end in .segy or .sgy")
     if os.path.isdir(cfg.out):
         raise InputError(f"--out {cfg.out!r} is a folder; give a file path ending in .segy")
-    folder = os.path.dirname(os.path.abspath(cfg.out))
-    if not os.path.isdir(folder):
-        os.makedirs(folder, exist_ok=True)
-    cfg.survey.validate()
-    v = resolve_model(cfg.model, cfg.survey, cfg.seed)
-    data = forward_model(v, cfg.survey, cfg.forward)
+    npy, msegy = model_paths(cfg.out)
+    existing = [p for p in (cfg.out, sidecar_path(cfg.out), npy, msegy) if os.path.exists(p)]
+    if existing and not cfg.overwrite:
+        raise InputError(f"{existing[0]} already exists; add --force to overwrite it, or choose another --out")
+    if cfg.snr_db is not None and not (np.isfinite(cfg.snr_db) and SNR_RANGE[0] <= cfg.snr_db <= SNR_RANGE[1]):
+        raise InputError(f"--snr {cfg.snr_db!r} dB is outside {SNR_RANGE[0]:g}..{SNR_RANGE[1]:g} dB")
+    cfg.geometry.validate()
+    v = resolve_model(cfg.model, cfg.geometry, cfg.seed)
+    fwd = cfg.forward.covering(float(v.max()))
+    data = forward_model(v, cfg.geometry.grid, cfg.geometry.survey, fwd)
     if cfg.snr_db is not None:
         data = add_noise(data, cfg.snr_db, cfg.noise_seed)
-    record = ShotRecord(data=data, survey=cfg.survey)
-    model = VelocityModel(values=v, grid=cfg.survey.grid)
-    note = f"model {cfg.model} seed {cfg.seed}; accuracy {cfg.forward.accuracy} refine {cfg.forward.refine}"
+    folder = os.path.dirname(os.path.abspath(cfg.out))
+    os.makedirs(folder, exist_ok=True)
+    record = ShotRecord(data=data, survey=cfg.geometry.survey)
+    model = VelocityModel(values=v, grid=cfg.geometry.grid)
+    note = f"model {cfg.model} seed {cfg.seed}; accuracy {fwd.accuracy} refine {fwd.refine}"
     if cfg.snr_db is not None:
         note += f"; noise {cfg.snr_db:g} dB"
-    npy, msegy = model_paths(cfg.out)
     # the true model first: the survey file appears last, when everything beside it is there
     atomic_save_npy(npy, v)
     write_model_segy(msegy, model, note=f"true model {cfg.model} seed {cfg.seed}")
-    write_shots(cfg.out, record, note=note)
+    write_shots(cfg.out, record, grid=cfg.geometry.grid, note=note)
     return SynthResult(segy=cfg.out, sidecar=sidecar_path(cfg.out), model_npy=npy, model_segy=msegy, record=record, model=model)

@@ -11,7 +11,8 @@ from hybridfwi.core.model import ShotRecord, VelocityModel
 from hybridfwi.core.survey import Survey
 from hybridfwi.io.atomic import atomic_path
 
-__all__ = ["plot_model", "plot_gathers", "plot_sample", "plot_gallery", "plot_file", "gallery_figure", "plot_model_panels", "plot_history", "plot_gather_comparison", "plot_wavelet", "save_figure"]
+__all__ = ["plot_model", "plot_gathers", "plot_sample", "plot_gallery", "plot_file", "gallery_figure", "plot_model_panels",
+           "plot_history", "plot_gather_comparison", "plot_wavelet", "save_figure", "plot_compare_curves", "plot_suite_bars"]
 
 
 def _plt():
@@ -23,15 +24,17 @@ def _plt():
     return plt
 
 
-def _model_axes(ax, model: VelocityModel, title: str, vmin: float | None, vmax: float | None, survey: Survey | None):
+def _model_axes(ax, model: VelocityModel, title: str, vmin: float | None, vmax: float | None, survey: Survey | None,
+                cmap: str = "jet"):
     g = model.grid
     extent = (g.x0 - g.dx / 2, g.x_max + g.dx / 2, g.z_max + g.dz / 2, g.z0 - g.dz / 2)
-    im = ax.imshow(model.values, extent=extent, cmap="jet", vmin=vmin, vmax=vmax, aspect="equal", interpolation="nearest")
+    im = ax.imshow(model.values, extent=extent, cmap=cmap, vmin=vmin, vmax=vmax, aspect="equal", interpolation="nearest")
     ax.set_xlabel("x (m)")
     ax.set_ylabel("depth (m)")
     ax.set_title(title)
     if survey is not None:
-        ax.plot(survey.receiver_x.ravel(), survey.receiver_z.ravel(), "v", color="w", ms=2, mec="k", mew=0.3, ls="none")
+        m = survey.receiver_mask
+        ax.plot(survey.receiver_x[m], survey.receiver_z[m], "v", color="w", ms=2, mec="k", mew=0.3, ls="none")
         ax.plot(survey.source_x, survey.source_z, "*", color="yellow", ms=8, mec="k", mew=0.5, ls="none")
         ax.set_xlim(extent[0], extent[1])
         ax.set_ylim(extent[2], extent[3])
@@ -54,10 +57,11 @@ def plot_model(model: VelocityModel, title: str = "velocity", survey: Survey | N
 
 def _gather_axes(ax, record: ShotRecord, shot: int, clip: float):
     s = record.survey
-    off = s.offsets[shot]
+    live = s.receiver_mask[shot]
+    off = s.offsets[shot][live]
     order = np.argsort(off)
     t = record.t0 + s.times
-    d = record.data[shot][:, order]
+    d = record.data[shot][:, live][:, order]
     half = np.diff(off[order]).mean() / 2 if off.size > 1 else 1.0
     ax.imshow(d, cmap="gray", vmin=-clip, vmax=clip, aspect="auto",
               extent=(off[order][0] - half, off[order][-1] + half, t[-1], t[0]), interpolation="nearest")
@@ -131,11 +135,24 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
     plt.close(fig)
 
 
+def _figure_path(out: str) -> None:
+    from hybridfwi.errors import InputError
+
+    ext = os.path.splitext(out)[1].lower()
+    if ext not in (".png", ".pdf", ".svg", ".jpg"):
+        raise InputError(f"{out!r}: use a .png, .pdf, .svg or .jpg file name")
+    if os.path.isdir(out):
+        raise InputError(f"{out!r} is a folder; give a file name")
+    folder = os.path.dirname(os.path.abspath(out))
+    if not os.path.isdir(folder):
+        raise InputError(f"{out!r}: the folder {folder!r} does not exist")
+
+
 def plot_file(target: str, out: str, index: int = 0, spacing: float = 10.0, kind: str = "auto") -> str:
     """Plot what ``target`` holds and save it to ``out``; return what was plotted.
 
     Args:
-        target: a dataset folder (sample ``index``), a shot-gather SEG-Y, a model SEG-Y, or a
+        target: a dataset folder (sample ``index``), a shot-gather SEG-Y/SU, a model SEG-Y, or a
             ``.npy`` velocity model ``(nz, nx)`` (grid spacing ``spacing`` metres).
         out: figure path (``.png``, ``.pdf``, ``.svg``).
         index: sample index for a dataset folder.
@@ -146,13 +163,11 @@ def plot_file(target: str, out: str, index: int = 0, spacing: float = 10.0, kind
     from hybridfwi.core.survey import PRESETS
     from hybridfwi.errors import InputError
 
-    ext = os.path.splitext(out)[1].lower()
-    if ext not in (".png", ".pdf", ".svg", ".jpg"):
-        raise InputError(f"--out {out!r}: use a .png, .pdf, .svg or .jpg file name")
-    if os.path.isdir(out):
-        raise InputError(f"--out {out!r} is a folder; give a file name")
+    _figure_path(out)
     if not os.path.exists(target):
         raise InputError(f"{target!r}: no such file or folder")
+    if not (np.isfinite(spacing) and spacing > 0):
+        raise InputError(f"--spacing must be a positive number of metres, got {spacing!r}")
     if os.path.isdir(target):
         from hybridfwi.synth.datasets import ShotDataset
 
@@ -160,30 +175,29 @@ def plot_file(target: str, out: str, index: int = 0, spacing: float = 10.0, kind
         if not 0 <= index < len(ds):
             raise InputError(f"--index {index} is out of range: the dataset has {len(ds)} samples (0..{len(ds) - 1})")
         data, model = ds.arrays(index)
-        f, _ = ds._locate(index)
-        survey = next((s for s in ds.surveys if s is not None), None)
-        if survey is None:
-            survey = PRESETS["openfwi"]()
-            if survey.data_shape != data.shape:
-                raise InputError(f"{target!r} has no manifest and its data {data.shape} are not OpenFWI's; cannot place the gathers")
+        geom = ds.geometry(index) or PRESETS["openfwi"]()
+        if geom.survey.data_shape != data.shape:
+            raise InputError(f"{target!r} has no manifest and its data {data.shape} are not OpenFWI's; cannot place the gathers")
         fam = ds.family(index)
-        fig = plot_sample(VelocityModel(model[0], survey.grid), ShotRecord(data, survey), title=f"{os.path.basename(os.path.normpath(target))} sample {index} {fam}".strip())
+        fig = plot_sample(VelocityModel(model[0], geom.grid), ShotRecord(data, geom.survey),
+                          title=f"{os.path.basename(os.path.normpath(target))} sample {index} {fam}".strip())
         what = f"dataset sample {index}"
     elif target.lower().endswith(".npy"):
-        v = np.squeeze(np.load(target, allow_pickle=False))
-        if v.ndim != 2:
-            raise InputError(f"{target!r} has shape {v.shape}; a velocity model .npy must be 2-D (nz, nx); for a dataset give its folder")
+        from hybridfwi.io.arrays import load_model_file
+
+        v = load_model_file(target, None, "model")
         g = Grid(nz=v.shape[0], nx=v.shape[1], dz=spacing, dx=spacing)
         fig = plot_model(VelocityModel(v, g), title=os.path.basename(target))
         what = "velocity model"
     else:
-        from hybridfwi.io.segy import looks_like_model, read_model_segy, read_shots
+        from hybridfwi.io.reader import read_survey
+        from hybridfwi.io.segy import looks_like_model, read_model_segy
 
-        if kind == "model" or (kind == "auto" and looks_like_model(target)):
+        if kind == "model" or (kind == "auto" and not target.lower().endswith(".su") and looks_like_model(target)):
             fig = plot_model(read_model_segy(target), title=os.path.basename(target))
             what = "velocity model"
         else:
-            rec = read_shots(target)
+            rec = read_survey(target).record
             fig = plot_gathers(rec, title=os.path.basename(target))
             what = "shot gathers"
     save_figure(fig, out)
@@ -195,22 +209,58 @@ def gallery_figure(out: str, seed: int = 0, nz: int = 70, nx: int = 70, spacing:
     from hybridfwi.core.grid import Grid
     from hybridfwi.synth.families import FAMILIES, make_model
 
+    _figure_path(out)
     g = Grid(nz=nz, nx=nx, dz=spacing, dx=spacing)
     models = [VelocityModel(make_model(n, seed, 0, nz, nx), g) for n in FAMILIES]
-    save_figure(plot_gallery(models, [n + (" (OOD)" if FAMILIES[n].ood else "") for n in FAMILIES]), out)
+    save_figure(plot_gallery(models, [n + (" (OOD)" if FAMILIES[n].ood else "") for n in FAMILIES], vmax=6000.0), out)
 
 
-def plot_model_panels(models: Sequence[VelocityModel], titles: Sequence[str], vmin: float | None = None, vmax: float | None = None):
-    """Models side by side on one colour scale (m/s), e.g. initial / final / true."""
+def plot_model_panels(models: Sequence[VelocityModel], titles: Sequence[str], vmin: float | None = None, vmax: float | None = None,
+                      cmap: str = "jet", label: str = "velocity (m/s)", ncols: int = 4):
+    """Models on one colour scale (m/s), e.g. initial / final / true; ``ncols`` panels per row."""
     plt = _plt()
     vmin = min(m.vmin for m in models) if vmin is None else vmin
     vmax = max(m.vmax for m in models) if vmax is None else vmax
-    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models) + 1.0, 4.0), squeeze=False)
+    ncols = min(ncols, len(models))
+    nrows = int(np.ceil(len(models) / ncols))
+    g = models[0].grid
+    aspect = (g.z_max - g.z0 + g.dz) / max(g.x_max - g.x0 + g.dx, 1e-9)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols + 1.0, max(2.2, 4.2 * aspect) * nrows + 0.6), squeeze=False)
     im = None
-    for ax, m, t in zip(axes[0], models, titles):
-        im = _model_axes(ax, m, t, vmin, vmax, None)
+    for ax, m, t in zip(axes.ravel(), models, titles):
+        im = _model_axes(ax, m, t, vmin, vmax, None, cmap)
+    for ax in axes.ravel()[len(models):]:
+        ax.axis("off")
     fig.tight_layout()
-    fig.colorbar(im, ax=axes[0].tolist(), label="velocity (m/s)", shrink=0.9)
+    fig.colorbar(im, ax=axes.ravel().tolist(), label=label, shrink=0.9)
+    return fig
+
+
+def plot_compare_curves(curves: dict, title: str = "misfit and model error per iteration"):
+    """Data misfit (and RMSE when known) against iteration for every method on one plot each."""
+    plt = _plt()
+    has_rmse = any(any("rmse_ms" in e for e in c) for c in curves.values())
+    fig, axes = plt.subplots(1, 2 if has_rmse else 1, figsize=(11 if has_rmse else 6, 4), squeeze=False)
+    for name, c in curves.items():
+        it = [e["iteration"] for e in c if e.get("data_misfit") is not None]
+        mf = [e["data_misfit"] for e in c if e.get("data_misfit") is not None]
+        if len(it) > 1:
+            axes[0][0].semilogy(it, mf, ".-", label=name)
+        if has_rmse:
+            pts = [(e["iteration"], e["rmse_ms"]) for e in c if e.get("rmse_ms") is not None]
+            if len(pts) == 1:
+                axes[0][1].axhline(pts[0][1], ls="--", lw=1, label=f"{name} (no FWI)", color="gray")
+            elif pts:
+                axes[0][1].plot(*zip(*pts), ".-", label=name)
+    axes[0][0].set_xlabel("iteration")
+    axes[0][0].set_ylabel("data misfit (normalised, in each iteration's band)")
+    axes[0][0].set_title(title)
+    axes[0][0].legend(fontsize=8)
+    if has_rmse:
+        axes[0][1].set_xlabel("iteration")
+        axes[0][1].set_ylabel("model RMSE (m/s)")
+        axes[0][1].legend(fontsize=8)
+    fig.tight_layout()
     return fig
 
 
@@ -269,5 +319,25 @@ def plot_wavelet(wavelet: np.ndarray, dt: float, title: str = "source wavelet"):
     b.set_xlabel("frequency (Hz)")
     b.set_ylabel("amplitude (normalised)")
     b.set_xlim(0, f[np.flatnonzero(spec > 0.01 * spec.max())[-1]] * 1.2 if np.any(spec) else f[-1])
+    fig.tight_layout()
+    return fig
+
+
+def plot_suite_bars(res: dict, metric: str, title: str):
+    """A benchmark's ``metric`` per family (median over cases), one bar per method."""
+    plt = _plt()
+    fams = list(res["families"])
+    methods = list(res["overall"]["methods"])
+    fig, ax = plt.subplots(figsize=(max(6.0, 1.3 * len(fams) * max(len(methods), 1) / 3 + 2), 4))
+    width = 0.8 / max(len(methods), 1)
+    for k, m in enumerate(methods):
+        vals = [res["families"][f]["methods"].get(m, {}).get(metric, {}).get("median") for f in fams]
+        vals = [np.nan if v is None else v for v in vals]
+        ax.bar(np.arange(len(fams)) + (k - (len(methods) - 1) / 2) * width, vals, width, label=m)
+    ax.set_xticks(np.arange(len(fams)))
+    ax.set_xticklabels(fams, rotation=20, ha="right")
+    ax.set_ylabel(metric.replace("_ms", " (m/s)"))
+    ax.set_title(title)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

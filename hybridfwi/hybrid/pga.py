@@ -1,0 +1,206 @@
+"""Physics-guided adaptation: the network itself as the FWI parameterisation.
+
+observed data -> network (with a fresh LoRA adapter) -> velocity (through the network frame, water
+imposed, blended with the reference as the safeguard chose) -> deepwave -> data misfit. The LoRA
+weights are trained on the survey's own data by Adam, each step costing a forward and an adjoint
+propagation like an FWI iteration (and counted as one in the budget). Because the velocity stays
+in the network's output space, early steps move the model in the geologically plausible ways the
+network knows rather than pixel by pixel. The best iterate (lowest misfit) is kept, so the stage
+never ends worse than it started; it is resumable from a checkpoint after every step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from hybridfwi.errors import InputError
+from hybridfwi.io.atomic import atomic_path
+from hybridfwi.metrics import rmse
+
+__all__ = ["PGAConfig", "PGAResult", "physics_adapt"]
+
+FORMAT = "hybridfwi-physics-checkpoint/1"
+
+
+@dataclass
+class PGAConfig:
+    """Attributes: steps (each a forward + adjoint propagation), Adam learning rate on the LoRA
+    weights, LoRA rank, the band (Hz; None: the problem's first FWI band)."""
+
+    steps: int = 8
+    lr: float = 1e-3
+    rank: int = 4
+    band_hz: float | None = None
+
+
+@dataclass
+class PGAResult:
+    """The adapted start and its history.
+
+    Attributes:
+        velocity: the best iterate ``(nz, nx)`` m/s (the start itself if no step improved the misfit).
+        history: per step: ``misfit`` (before the step), ``wall_s``, ``model_rmse_ms`` (with a true model).
+        curve: iteration 0 (the start) to the last step: ``iteration``, ``data_misfit``, ``wall_time_s``.
+        best_step: the step of the kept iterate (0: the start).
+        trainable_percent: LoRA parameters as a share of the network's.
+    """
+
+    velocity: np.ndarray
+    history: list
+    curve: list
+    best_step: int
+    trainable_percent: float
+    events: list = field(default_factory=list)
+
+    def summary(self) -> dict:
+        return {"steps": len(self.history), "best_step": self.best_step, "trainable_percent": self.trainable_percent,
+                "misfits": [h["misfit"] for h in self.history], "events": self.events}
+
+
+def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.ndarray, true: np.ndarray | None = None,
+                  checkpoint: str | None = None, resume: bool = False, progress: bool = True) -> PGAResult:
+    """Adapt the network through the wave equation on ``problem``'s data (see the module docstring).
+
+    Args:
+        problem: the inversion problem. prep: the hybrid's prepared state (frame, network, reference).
+        cfg: the recipe. start: the safeguard's choice (the DL model, or a blend with the reference,
+            which fixes how the network's output is blended). wavelet: the source wavelet.
+        true: the true model, to track the error. checkpoint/resume: a file saved after every step.
+    """
+    from tqdm.auto import tqdm
+
+    from hybridfwi.dl.finetune import adapt, load_model
+    from hybridfwi.dl.predict import predict_tiles
+    from hybridfwi.inversion.fwi import _deepwave_options, forward_config
+    from hybridfwi.physics.filters import Band, apply_band, band_response
+    from hybridfwi.physics.forward import resolve_device, simulate
+    from hybridfwi.physics.misfits import misfit, misfit_scale
+
+    fcfg, g, record = prep.fcfg, problem.grid, prep.record
+    s = record.survey
+    device = resolve_device(fcfg.device)
+    weight = _blend_weight(start, prep)
+    model, mcfg = load_model(prep.model_spec, device="cpu")
+    if hasattr(model, "merge_and_unload"):  # a survey adapter: fold it in, then add a fresh one
+        model = model.merge_and_unload()
+    torch.manual_seed(0)
+    model = adapt(model, "lora", cfg.rank).to(device)
+    model.eval()  # BatchNorm statistics stay frozen
+    params = [p for p in model.parameters() if p.requires_grad]
+    n_train = sum(p.numel() for p in params)
+    n_all = sum(p.numel() for p in model.parameters())
+    opt = torch.optim.Adam(params, lr=cfg.lr)
+    x = torch.as_tensor(prep.frame.to_network(record, wavelet), device=device)
+    band = cfg.band_hz if cfg.band_hz is not None else next((b for b in fcfg.stages if b is not None), None)
+    resp = band_response(Band(high=band, low=fcfg.low_cut), s.nt, s.dt)
+    obs = torch.as_tensor(apply_band(record.data, resp, axis=1), device=device)
+    mask = None if s.regular else torch.as_tensor(s.receiver_mask, device=device)
+    scale = misfit_scale(fcfg.misfit, obs, mask)
+    fwd = forward_config(fcfg, device)
+    w = torch.as_tensor(wavelet, device=device)
+    ref = torch.as_tensor(prep.reference, device=device)
+    z = torch.as_tensor(g.z, device=device, dtype=torch.float32)
+    span = fcfg.vmax - fcfg.vmin
+    lo, hi = fcfg.vmin + 1e-3 * span, fcfg.vmax - 1e-3 * span
+
+    def velocity() -> torch.Tensor:
+        v = prep.frame.from_network(predict_tiles(model, mcfg, x, s.free_surface, device, grad=True)).float()
+        if weight < 1.0:  # the safeguard's blend, in slowness
+            v = 1.0 / ((1.0 - weight) / ref + weight / v)
+        v = v.clamp(lo, hi)
+        if problem.water is not None and problem.water.seabed_depth is not None:
+            v = torch.where((z < problem.water.seabed_depth)[:, None], torch.full_like(v, problem.water.velocity), v)
+        return v
+
+    history: list[dict] = []
+    best = (float("inf"), np.asarray(start, np.float32), 0)
+    events: list[str] = []
+    step0 = 0
+    if resume and checkpoint and os.path.exists(checkpoint):
+        st = _load(checkpoint)
+        model.load_state_dict(st["model"], strict=False)
+        opt.load_state_dict(st["optimizer"])
+        history = json.loads(st["history"])
+        best = (float(st["best_misfit"]), st["best_velocity"].numpy(), int(st["best_step"]))
+        step0 = len(history)
+    t_all = time.perf_counter()
+    for step in tqdm(range(step0, cfg.steps), desc="physics-guided adaptation", unit="step", disable=not progress,
+                     initial=step0, total=cfg.steps):
+        t0 = time.perf_counter()
+        opt.zero_grad(set_to_none=True)
+        v = velocity()
+        d = simulate(v, g, s, fwd, source_amplitudes=w, **_deepwave_options(fcfg))
+        loss = misfit(fcfg.misfit, apply_band(d, resp), obs, scale, mask)
+        val = float(loss.detach())
+        if not np.isfinite(val):
+            events.append(f"step {step}: non-finite misfit; stopped")
+            break
+        vn = v.detach().cpu().numpy()
+        if step == 0 and weight >= 1.0 and float(np.abs(vn - start).max()) > 1.0:
+            events.append(f"the network's output differs from the start by up to {float(np.abs(vn - start).max()):.1f} m/s")
+        if val < best[0]:
+            best = (val, vn, step)
+        loss.backward()
+        opt.step()
+        entry = {"iteration": step, "misfit": val, "wall_s": time.perf_counter() - t0, "band_hz": band}
+        if true is not None:
+            entry["model_rmse_ms"] = rmse(vn, true)
+        history.append(entry)
+        if checkpoint:
+            _save(checkpoint, model, opt, history, best)
+    # the misfit after the last step
+    with torch.no_grad():
+        v = velocity()
+        d = simulate(v, g, s, fwd, source_amplitudes=w, **_deepwave_options(fcfg))
+        val = float(misfit(fcfg.misfit, apply_band(d, resp), obs, scale, mask))
+    vn = v.cpu().numpy()
+    if val < best[0]:
+        best = (val, vn, len(history))
+    curve, wall = [], 0.0
+    for h in history:
+        e = {"iteration": h["iteration"], "data_misfit": h["misfit"], "wall_time_s": wall, "band_hz": band}
+        if "model_rmse_ms" in h:
+            e["rmse_ms"] = h["model_rmse_ms"]
+        curve.append(e)
+        wall += h["wall_s"]
+    e = {"iteration": len(history), "data_misfit": best[0], "wall_time_s": wall, "band_hz": band}
+    if true is not None:
+        e["rmse_ms"] = rmse(best[1], true)
+    curve.append(e)
+    events.append(f"kept step {best[2]} of {len(history)} (misfit {best[0]:.4g}); {time.perf_counter() - t_all:.1f} s")
+    return PGAResult(velocity=np.asarray(best[1], np.float32), history=history, curve=curve, best_step=best[2],
+                     trainable_percent=100.0 * n_train / n_all, events=events)
+
+
+def _blend_weight(start: np.ndarray, prep) -> float:
+    """The DL weight of the chosen start (1 for the DL model itself, w for a blend)."""
+    if prep.dl is None:
+        raise InputError("physics-guided adaptation needs the network's prediction")
+    a, b = 1.0 / prep.reference.astype(np.float64), 1.0 / prep.dl.astype(np.float64)
+    t = 1.0 / start.astype(np.float64)
+    den = float(np.sum((b - a) ** 2))
+    return 1.0 if den == 0 else float(np.clip(np.sum((t - a) * (b - a)) / den, 0.0, 1.0))
+
+
+def _save(path: str, model, opt, history, best) -> None:
+    state = {"format": FORMAT, "model": {k: v.detach().cpu() for k, v in model.state_dict().items() if "lora_" in k},
+             "optimizer": opt.state_dict(), "history": json.dumps(history), "best_misfit": best[0],
+             "best_velocity": torch.as_tensor(best[1]), "best_step": best[2]}
+    with atomic_path(path) as tmp:
+        torch.save(state, tmp)
+
+
+def _load(path: str) -> dict:
+    try:
+        st = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as exc:  # noqa: BLE001 - any unreadable file is bad input
+        raise InputError(f"checkpoint {path!r} is unreadable ({exc}); delete it to start over") from None
+    if st.get("format") != FORMAT:
+        raise InputError(f"{path!r} is not a hybridfwi physics-guided checkpoint")
+    return st

@@ -1,0 +1,293 @@
+"""The hybrid, in memory: a DL prediction as the initial model, refined by physics FWI.
+
+:func:`run_hybrid` runs these stages on a :class:`~hybridfwi.inversion.problem.Problem`, each
+announced through ``log`` and timed:
+
+1. **start**: the 1-D reference model (water layer on top for marine data) and, when the source is
+   unknown, a least-squares source wavelet estimated in it;
+2. **adapt** (``auto``: whenever the survey is not the network's own geometry): LoRA fine-tuning on
+   synthetic data generated in the survey's geometry, cached (:mod:`hybridfwi.dl.adapt`);
+3. **dl**: the network's prediction through its frame (:mod:`hybridfwi.dl.frame`), water imposed;
+4. **choose**: the safeguard (:func:`~hybridfwi.hybrid.start.choose_start`): the reference, the DL
+   model and their blends scored by low-band data misfit; the best is the start;
+5. **physics** (optional, ``pga_steps``): the network itself tuned through the wave equation
+   (:mod:`hybridfwi.hybrid.pga`), each step counted as an FWI iteration;
+6. **fwi**: FWI from the start with the remaining iteration budget (the water layer frozen).
+
+Everything is returned as objects; :mod:`hybridfwi.workflow` writes run folders.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hybridfwi.core.model import ShotRecord, VelocityModel
+from hybridfwi.core.wavelet import Wavelet
+from hybridfwi.errors import InputError
+from hybridfwi.hybrid.start import StartChoice, blend, choose_start, dl_start, reference_model
+from hybridfwi.inversion.config import FWIConfig
+from hybridfwi.inversion.fwi import FWI, FWIResult, estimate_wavelet_in
+from hybridfwi.inversion.problem import Problem
+
+__all__ = ["HybridConfig", "HybridResult", "fwi_config", "run_hybrid", "Prepared", "prepare", "Stages", "stderr_log"]
+
+
+@dataclass
+class HybridConfig:
+    """How ``invert`` (and ``compare``'s hybrid) runs.
+
+    Attributes:
+        model: network spec (CKPT[+ADAPTER]; None = the shipped foundation model).
+        adapt: ``auto`` (fine-tune when the survey's geometry is not the network's), ``on``, ``off``.
+        adapt_samples, adapt_epochs, adapt_rank: the survey adaptation recipe.
+        cache: adapter cache folder (None: ``$HYBRIDFWI_CACHE`` or ``~/.cache/hybridfwi``).
+        iterations: FWI iterations per band: the budget every method gets.
+        fwi: further FWI settings (None: defaults); bands, low cut, iterations and device are the problem's/these.
+        safeguard: choose the start by low-band data misfit among the reference, the DL model and blends.
+        blends: blend weights (of the DL model, in slowness) offered to the safeguard.
+        pga_steps: physics-guided adaptation steps before pixel FWI (taken from the first band's budget).
+        pga_lr, pga_rank: its Adam step and LoRA rank.
+        device: ``auto``, ``cpu`` or ``cuda``.
+    """
+
+    model: str | None = None
+    adapt: str = "auto"
+    adapt_samples: int = 32
+    adapt_epochs: int = 10
+    adapt_rank: int = 1
+    cache: str | None = None
+    iterations: int = 15
+    fwi: FWIConfig | None = None
+    safeguard: bool = True
+    blends: tuple = (0.5,)
+    pga_steps: int = 0
+    pga_lr: float = 1e-3
+    pga_rank: int = 4
+    device: str = "auto"
+
+    def validate(self) -> "HybridConfig":
+        if self.adapt not in ("auto", "on", "off"):
+            raise InputError(f"--adapt must be auto, on or off, got {self.adapt!r}")
+        for name in ("adapt_samples", "adapt_epochs", "adapt_rank", "iterations"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
+                raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {v!r}")
+        if isinstance(self.pga_steps, bool) or not isinstance(self.pga_steps, (int, np.integer)) or self.pga_steps < 0:
+            raise InputError(f"--physics-steps must be an integer >= 0, got {self.pga_steps!r}")
+        if self.pga_steps >= self.iterations:
+            raise InputError(f"--physics-steps ({self.pga_steps}) must leave FWI iterations in the first band (--iterations "
+                             f"{self.iterations})")
+        for w in self.blends:
+            if not 0.0 < w < 1.0:
+                raise InputError(f"blend weights must lie strictly between 0 and 1, got {w!r}")
+        if self.adapt == "on" and ("+" in (self.model or "") or _is_adapter(self.model)):
+            raise InputError("--adapt on needs a base checkpoint as --model, not an adapter; or use --adapt off")
+        return self
+
+
+def fwi_config(problem: Problem, cfg: HybridConfig) -> FWIConfig:
+    """The one FWI configuration of a problem: what the hybrid and every ``compare`` method use."""
+    base = cfg.fwi or FWIConfig()
+    fcfg = FWIConfig(**{**base.to_dict(), "bands": list(problem.bands), "low_cut": problem.low_cut, "iterations": cfg.iterations,
+                        "device": cfg.device})
+    if not problem.known_wavelet:
+        fcfg.estimate_wavelet = True
+        if cfg.fwi is None:
+            fcfg.misfit = problem.default_misfit
+    w = problem.water
+    if w is not None and w.seabed_depth is not None and fcfg.freeze_above_m is None:
+        fcfg.freeze_above_m = float(w.seabed_depth)
+    return fcfg.validate(problem.record.survey.dt)
+
+
+def stderr_log(msg: str) -> None:
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Stages:
+    """Numbered stage announcements and per-stage timings."""
+
+    def __init__(self, n: int, log: Callable[[str], None] | None):
+        self.n, self.k, self.log = n, 0, log
+        self.t = time.perf_counter()
+        self.timings: dict[str, float] = {}
+        self.name: str | None = None
+
+    def start(self, name: str, what: str) -> None:
+        self.stop()
+        self.k += 1
+        self.name = name
+        self.t = time.perf_counter()
+        if self.log:
+            self.log(f"[{self.k}/{self.n}] {what}")
+
+    def stop(self) -> None:
+        if self.name is not None:
+            self.timings[self.name] = self.timings.get(self.name, 0.0) + time.perf_counter() - self.t
+            self.name = None
+
+
+@dataclass
+class Prepared:
+    """What every method of a problem starts from.
+
+    Attributes:
+        fcfg: the FWI configuration.
+        reference: the 1-D reference model ``(nz, nx)`` m/s.
+        record: the observed data with the modelling wavelet (estimated in the reference for field data).
+        wavelet: that wavelet ``(nt,)``.
+        dl: the DL start (None when no network was asked for).
+        dl_raw: the network's prediction before the bounds and the water layer.
+        frame: the network frame. model_spec: the network actually used (with its adapter).
+        adapt_info: what adaptation did (None when it did not run).
+        warnings: things worth telling the user.
+    """
+
+    fcfg: FWIConfig
+    reference: np.ndarray
+    record: ShotRecord
+    wavelet: np.ndarray
+    dl: np.ndarray | None = None
+    dl_raw: np.ndarray | None = None
+    frame: object = None
+    model_spec: str | None = None
+    adapt_info: dict | None = None
+    warnings: list = field(default_factory=list)
+
+
+def prepare(problem: Problem, cfg: HybridConfig, stages: Stages, with_dl: bool = True, progress: bool = True) -> Prepared:
+    """Stages 1-3: reference model and wavelet, adaptation, DL prediction."""
+    from hybridfwi.dl.finetune import load_model
+    from hybridfwi.dl.predict import frame_for, predict_survey
+
+    cfg.validate()
+    fcfg = fwi_config(problem, cfg)
+    g, record = problem.grid, problem.record
+    s = record.survey
+    stages.start("start", "1-D reference model" + ("" if problem.known_wavelet else " and source wavelet"))
+    v_ref = reference_model(g, problem.water, vmax=min(4000.0, fcfg.vmax - 1.0))
+    if problem.known_wavelet:
+        w = s.wavelet.array(s.nt, s.dt)
+    else:
+        w = estimate_wavelet_in(v_ref, g, record, fcfg)
+        record = ShotRecord(record.data, s.replace(wavelet=Wavelet(peak_freq=s.wavelet.peak_freq, samples=tuple(float(v) for v in w))),
+                            record.t0)
+    prep = Prepared(fcfg=fcfg, reference=v_ref, record=record, wavelet=w)
+    if not with_dl:
+        return prep
+    _, mcfg = load_model(cfg.model, device="cpu")
+    usable_low = problem.info.get("spectrum_hz", {}).get("usable_low") if problem.field_data else None
+    frame = frame_for(mcfg, g, record, usable_low)
+    do_adapt = cfg.adapt == "on" or (cfg.adapt == "auto" and not frame.identity)
+    model_spec = cfg.model
+    if do_adapt and ("+" in (cfg.model or "") or _is_adapter(cfg.model)):
+        do_adapt = False  # auto: an adapter given as --model is used as it is
+    if do_adapt:
+        stages.start("adapt", "adapting the network to this survey (synthetic data in its geometry + LoRA; cached)")
+        from hybridfwi.dl.adapt import LAND_FAMILIES, MARINE_FAMILIES, AdaptConfig, adapt_to_survey
+
+        water = problem.water
+        acfg = AdaptConfig(families=MARINE_FAMILIES if water is not None else LAND_FAMILIES, count=cfg.adapt_samples,
+                           epochs=cfg.adapt_epochs, rank=cfg.adapt_rank, cache=cfg.cache, device=cfg.device, progress=progress,
+                           water=(water.velocity, water.seabed_depth) if water is not None and water.seabed_depth else None)
+        frame.plans()  # coverage first: the key includes the frame
+        model_spec, prep.adapt_info = adapt_to_survey(g, record.survey, frame, cfg.model, acfg)
+    stages.start("dl", "DL prediction (the initial model)")
+    model, mcfg = load_model(model_spec, device="cpu")
+    vm, frame = predict_survey(model, mcfg, g, record, w, device=cfg.device, frame=frame)
+    prep.dl_raw = vm.values
+    prep.dl = dl_start(vm.values, g, problem.water, fcfg)
+    prep.frame, prep.model_spec = frame, model_spec
+    if not do_adapt:
+        prep.warnings += frame.warnings
+    return prep
+
+
+def _is_adapter(spec: str | None) -> bool:
+    import os
+
+    from hybridfwi.dl.finetune import ADAPTER_META
+
+    return bool(spec) and os.path.exists(os.path.join(spec, ADAPTER_META))
+
+
+@dataclass
+class HybridResult:
+    """Everything the hybrid made.
+
+    Attributes:
+        prepared: reference, wavelet, DL model, frame, adaptation.
+        choice: the safeguard's decision (None with ``safeguard`` off: the DL model is the start).
+        start: the model FWI started from ``(nz, nx)`` m/s.
+        pga: the physics-guided adaptation's result (None when it did not run).
+        fwi: the FWI result (history, final model, wavelet).
+        timings: seconds per stage.
+        curve: per iteration from the start (physics-guided steps, then FWI): data misfit, wall time,
+            RMSE when a true model is known.
+    """
+
+    prepared: Prepared
+    choice: StartChoice | None
+    start: np.ndarray
+    pga: object
+    fwi: FWIResult
+    timings: dict
+    curve: list
+
+
+def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = None, fwi_checkpoint: str | None = None,
+               resume: bool = False, log: Callable[[str], None] | None = stderr_log, progress: bool = True,
+               prepared: Prepared | None = None, pga_checkpoint: str | None = None) -> HybridResult:
+    """The whole hybrid on ``problem`` (stages in the module docstring); ``true`` only measures."""
+    stages = Stages(6, log)
+    prep = prepared or prepare(problem, cfg, stages, progress=progress)
+    fcfg, g = prep.fcfg, problem.grid
+    stages.start("choose", "choosing the start by low-band data misfit" if cfg.safeguard else "starting from the DL model")
+    choice = None
+    start, start_name = prep.dl, "dl"
+    wavelet = prep.wavelet
+    if cfg.safeguard:
+        cands = {"dl": prep.dl, "reference": prep.reference}
+        for wgt in cfg.blends:
+            cands[f"blend {wgt:g}"] = problem.water.impose(blend(prep.reference, prep.dl, wgt), g.z) if problem.water else \
+                blend(prep.reference, prep.dl, wgt)
+        choice = choose_start(cands, problem, fcfg)
+        start_name, start = choice.name, cands[choice.name]
+        if choice.wavelets.get(start_name) is not None and not problem.known_wavelet:
+            wavelet = choice.wavelets[start_name]
+        if log:
+            log("    " + choice.message)
+    pga_result = None
+    wall0 = 0.0
+    curve_head: list = []
+    iters_used = 0
+    if cfg.pga_steps and start_name != "reference":
+        from hybridfwi.hybrid.pga import PGAConfig, physics_adapt
+
+        stages.start("physics", f"physics-guided adaptation of the network ({cfg.pga_steps} steps through the wave equation)")
+        pga_result = physics_adapt(problem, prep, PGAConfig(steps=cfg.pga_steps, lr=cfg.pga_lr, rank=cfg.pga_rank), start, wavelet,
+                                   true=true, checkpoint=pga_checkpoint, resume=resume, progress=progress)
+        start = pga_result.velocity
+        curve_head = pga_result.curve[:-1]
+        wall0 = pga_result.curve[-1]["wall_time_s"]
+        iters_used = cfg.pga_steps
+    stages.start("fwi", f"FWI from the {'physics-adapted ' if cfg.pga_steps else ''}{start_name} start: bands "
+                        f"{', '.join('full' if b is None else f'{b:g} Hz' for b in fcfg.stages)}, {fcfg.iterations} iterations each")
+    # the physics-guided steps come out of the first band's budget
+    engine = FWI(prep.record, VelocityModel(start, g), fcfg, true=true, checkpoint=fwi_checkpoint, wavelet=wavelet,
+                 skip_first=iters_used)
+    if resume and fwi_checkpoint:
+        import os
+
+        if os.path.exists(fwi_checkpoint):
+            engine.load(fwi_checkpoint)
+    result = engine.run(progress=progress)
+    stages.stop()
+    curve = curve_head + result.curve(start_wall_s=wall0, iteration_offset=iters_used)
+    return HybridResult(prepared=prep, choice=choice, start=start, pga=pga_result, fwi=result, timings=dict(stages.timings),
+                        curve=curve)

@@ -1,0 +1,110 @@
+"""Starting models for FWI: the 1-D reference, the network's prediction, and the choice between them.
+
+- :func:`reference_model`: the classical start: water over a linear gradient (marine), or a linear
+  gradient from the surface (land);
+- :func:`dl_start`: the network's prediction read back from its frame, kept inside the FWI bounds,
+  with the picked water layer imposed;
+- :func:`choose_start`: the safeguard. Each candidate (the reference, the DL model, blends of the
+  two) is scored by its data misfit in the lowest FWI band with a traveltime-sensitive misfit
+  (trace-normalised correlation, each candidate with the wavelet estimated for it when the source
+  is unknown); the best-scoring candidate is the start. So a DL model that explains the data worse
+  than the 1-D reference is never used silently.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from hybridfwi.core.grid import Grid
+from hybridfwi.core.model import VelocityModel, WaterLayer
+from hybridfwi.inversion.config import FWIConfig
+from hybridfwi.inversion.problem import Problem
+
+__all__ = ["reference_model", "GRADIENT_PER_M", "dl_start", "StartChoice", "choose_start", "blend", "seabed_from_model"]
+
+#: Velocity increase with depth below the seabed (or the surface) of the 1-D reference model, 1/s.
+GRADIENT_PER_M = 1.0
+
+
+def reference_model(grid: Grid, water: WaterLayer | None, top: float = 1500.0, vmax: float = 4000.0) -> np.ndarray:
+    """1-D reference model ``(nz, nx)`` m/s: water above the seabed (marine), then ``GRADIENT_PER_M``
+    per metre from 1600 m/s at the seabed (or ``top`` at the surface on land), capped at ``vmax``."""
+    z = grid.z
+    if water is not None and water.seabed_depth is not None:
+        col = np.where(z < water.seabed_depth, water.velocity, 1600.0 + GRADIENT_PER_M * (z - water.seabed_depth))
+    else:
+        col = top + GRADIENT_PER_M * z
+    return np.repeat(np.minimum(col, vmax)[:, None], grid.nx, axis=1).astype(np.float32)
+
+
+def bounded(values: np.ndarray, fcfg: FWIConfig) -> np.ndarray:
+    """Velocities pulled just inside the FWI bounds (the bounded parameterisation needs it)."""
+    span = fcfg.vmax - fcfg.vmin
+    return np.clip(values, fcfg.vmin + 1e-3 * span, fcfg.vmax - 1e-3 * span).astype(np.float32)
+
+
+def dl_start(values: np.ndarray, grid: Grid, water: WaterLayer | None, fcfg: FWIConfig) -> np.ndarray:
+    """A network prediction on ``grid`` made a usable FWI start: inside the bounds, water imposed."""
+    v = bounded(values, fcfg)
+    if water is not None:
+        v = water.impose(v, grid.z)
+    return v
+
+
+def blend(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
+    """``(1 - weight) a + weight b`` in slowness (traveltimes blend linearly in slowness)."""
+    return (1.0 / ((1.0 - weight) / a + weight / b)).astype(np.float32)
+
+
+@dataclass
+class StartChoice:
+    """The safeguard's decision.
+
+    Attributes:
+        name: the candidate chosen.
+        misfits: each candidate's score (normalised correlation misfit in the lowest band).
+        band_hz: the band the scores were computed in.
+        message: a one-line summary for the console and the report.
+        wavelets: each candidate's estimated wavelet (when the source is unknown).
+    """
+
+    name: str
+    misfits: dict
+    band_hz: float | None
+    message: str
+    wavelets: dict = field(default_factory=dict, repr=False)
+
+
+def choose_start(candidates: dict[str, np.ndarray], problem: Problem, fcfg: FWIConfig, prefer: str = "dl") -> StartChoice:
+    """Score ``candidates`` (name -> model on the problem grid) by low-band data misfit; pick the best.
+
+    The score is ``gc`` (one minus trace-normalised correlation, sensitive to traveltimes, blind to
+    amplitude) in the lowest FWI band, each model with its own least-squares wavelet when the
+    source is unknown. Ties (within 0.5%) go to ``prefer``.
+    """
+    from hybridfwi.inversion.fwi import data_misfit
+
+    band = next((b for b in fcfg.stages if b is not None), None)
+    score_cfg = FWIConfig(**{**fcfg.to_dict(), "misfit": "gc"})
+    misfits, wavelets = {}, {}
+    for name, v in candidates.items():
+        m, w = data_misfit(VelocityModel(v, problem.grid), problem.record, score_cfg, band_hz=band, estimate=not problem.known_wavelet)
+        misfits[name], wavelets[name] = float(m), w
+    best = min(misfits, key=misfits.get)
+    if prefer in misfits and misfits[prefer] <= misfits[best] * 1.005:
+        best = prefer
+    parts = ", ".join(f"{k} {v:.4g}" for k, v in misfits.items())
+    label = "full band" if band is None else f"<= {band:g} Hz"
+    msg = f"start chosen by low-band data misfit (gc, {label}): {best} ({parts})"
+    if prefer in misfits and best != prefer:
+        msg += f"; the {prefer} model explains the data worse than {best} and is not used as it is"
+    return StartChoice(name=best, misfits=misfits, band_hz=band, message=msg, wavelets=wavelets)
+
+
+def seabed_from_model(model: np.ndarray, z: np.ndarray, water_velocity: float, jump: float = 30.0) -> float | None:
+    """Median over columns of the first depth (m) where the model exceeds the water velocity by ``jump``."""
+    above = np.asarray(model) > water_velocity + jump
+    cols = [z[np.argmax(c)] for c in above.T if c.any()]
+    return float(np.median(cols)) if cols else None

@@ -1,0 +1,1 @@
+"""Run folders: the layer that reads inputs, calls the library, and writes results, reports and figures."""
