@@ -4,11 +4,13 @@ One code path: a plain process is a world of size 1 (nothing is initialised and 
 a no-op), and the same command under ``torchrun --nproc-per-node N`` joins a process group (NCCL
 on GPUs, Gloo on CPUs) from the environment torchrun sets (``RANK``, ``WORLD_SIZE``,
 ``LOCAL_RANK``, ``MASTER_ADDR``, ``MASTER_PORT``). Rank 0 writes shared files; work is split by
-rank with :func:`shard`.
+rank with :func:`shard`. Inside :func:`solo` a rank works alone (a world of size 1 again), e.g.
+on the benchmark cases it was given.
 """
 
 from __future__ import annotations
 
+import atexit
 import os
 from contextlib import contextmanager
 
@@ -16,7 +18,10 @@ import torch
 import torch.distributed as td
 
 __all__ = ["init", "rank", "world_size", "is_main", "local_rank", "device_for", "shard", "all_reduce", "barrier",
-           "broadcast_object", "main_first"]
+           "broadcast_object", "broadcast", "main_first", "solo"]
+
+# > 0 inside ``solo()``: this process acts as a world of size 1 (its own rank 0)
+_solo_depth = 0
 
 
 def _env_world() -> int:
@@ -26,13 +31,39 @@ def _env_world() -> int:
         return 1
 
 
+def _backend(device: str) -> str:
+    """Gloo on CPUs. On GPUs NCCL for CUDA tensors and Gloo for CPU ones ("cpu:gloo,cuda:nccl"):
+    the first ``init`` decides the backend for the whole process (the CLI group calls it with
+    ``auto`` before any command reads ``--device``), so a ``--device cpu`` command in a GPU job
+    (CPU tensors, DDP of a CPU model, ``broadcast_object``) must work on the same group. NCCL
+    needs one GPU per process: with more processes per node than GPUs, Gloo does everything."""
+    if device == "cpu" or not torch.cuda.is_available() or not td.is_nccl_available():
+        return "gloo"
+    try:
+        per_node = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    except ValueError:
+        per_node = 1
+    if per_node > torch.cuda.device_count():
+        return "gloo"
+    return "cpu:gloo,cuda:nccl"
+
+
 def init(device: str = "auto") -> None:
     """Join the process group when launched by torchrun (``WORLD_SIZE`` > 1); no-op otherwise."""
     if td.is_available() and not td.is_initialized() and _env_world() > 1:
-        use_nccl = torch.cuda.is_available() and device != "cpu" and td.is_nccl_available()
-        if use_nccl:
+        backend = _backend(device)
+        if "nccl" in backend:
             torch.cuda.set_device(local_rank())
-        td.init_process_group(backend="nccl" if use_nccl else "gloo")
+        td.init_process_group(backend=backend)
+        atexit.register(_finish)  # a clean exit (NCCL warns about a group left open)
+
+
+def _finish() -> None:
+    if td.is_initialized():
+        try:
+            td.destroy_process_group()
+        except Exception:  # noqa: BLE001 - at exit, nothing left to report to
+            pass
 
 
 def active() -> bool:
@@ -40,10 +71,15 @@ def active() -> bool:
 
 
 def rank() -> int:
-    return td.get_rank() if active() else 0
+    return td.get_rank() if active() and not _solo_depth else 0
 
 
 def world_size() -> int:
+    return td.get_world_size() if active() and not _solo_depth else 1
+
+
+def _launched_world() -> int:
+    """The number of processes launched together, also inside ``solo()``."""
     return td.get_world_size() if active() else 1
 
 
@@ -60,7 +96,8 @@ def local_rank() -> int:
 
 def device_for(name: str) -> str:
     """The device this rank should use for ``name`` (``auto``/``cuda`` -> its own GPU under torchrun)."""
-    if name in ("auto", "cuda") and torch.cuda.is_available() and world_size() > 1:
+    # the launched world, not world_size(): ranks working alone (solo) still own different GPUs
+    if name in ("auto", "cuda") and torch.cuda.is_available() and _launched_world() > 1:
         return f"cuda:{local_rank() % torch.cuda.device_count()}"
     return name
 
@@ -74,7 +111,7 @@ def shard(n: int, r: int | None = None, size: int | None = None) -> list[int]:
 
 def all_reduce(t: torch.Tensor) -> torch.Tensor:
     """Sum ``t`` over ranks in place (no-op in a single process); returns ``t``."""
-    if active() and world_size() > 1:
+    if world_size() > 1:
         if t.device.type == "cpu" and td.get_backend() == "nccl":
             u = t.cuda()
             td.all_reduce(u)
@@ -85,13 +122,25 @@ def all_reduce(t: torch.Tensor) -> torch.Tensor:
 
 
 def barrier() -> None:
-    if active() and world_size() > 1:
+    if world_size() > 1:
         td.barrier()
+
+
+def broadcast(t: torch.Tensor, src: int = 0) -> torch.Tensor:
+    """Overwrite ``t`` in place with rank ``src``'s values (no-op in a single process); returns ``t``."""
+    if world_size() > 1:
+        if t.device.type == "cpu" and td.get_backend() == "nccl":
+            u = t.cuda()
+            td.broadcast(u, src=src)
+            t.copy_(u.cpu())
+        else:
+            td.broadcast(t, src=src)
+    return t
 
 
 def broadcast_object(obj, src: int = 0):
     """``obj`` of rank ``src`` on every rank."""
-    if active() and world_size() > 1:
+    if world_size() > 1:
         box = [obj]
         td.broadcast_object_list(box, src=src)
         return box[0]
@@ -108,3 +157,17 @@ def main_first():
     finally:
         if is_main():
             barrier()
+
+
+@contextmanager
+def solo():
+    """Inside the block this process is a world of size 1: :func:`rank` 0, :func:`shard` gives it
+    everything, collectives are no-ops and :func:`is_main` holds, so it writes its own files. For
+    independent work items already split across ranks (benchmark cases): each rank runs its items
+    as a plain process would. :func:`device_for` still gives each rank its own GPU."""
+    global _solo_depth
+    _solo_depth += 1
+    try:
+        yield
+    finally:
+        _solo_depth -= 1

@@ -43,7 +43,7 @@ def test_survey_holds_no_grid_and_indexes_any_grid(small_survey):
 
 def test_geometry_json_round_trip(tmp_path, small_grid, small_survey):
     moving = small_survey.replace(receiver_x=small_survey.receiver_x + np.array([[0.0], [5.0], [-5.0]]) + 5.0)
-    geom = Geometry(Grid(nz=40, nx=60, dz=10.0, dx=10.0, x0=-20.0), moving)
+    geom = Geometry(Grid(nz=40, nx=62, dz=10.0, dx=10.0, x0=-20.0), moving)
     path = tmp_path / "g.json"
     path.write_text(geom.to_json())
     back = Geometry.from_json(path)

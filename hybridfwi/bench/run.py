@@ -100,7 +100,12 @@ def run_suite(run: SuiteRun) -> dict:
     t0 = time.perf_counter()
     if dist.world_size() > 1:
         for i in dist.shard(len(cases)):
-            _run_case(cases[i], run, progress=False)
+            # A case is one rank's own work: inside solo() its compare runs as in a plain process
+            # (all shots on this rank, no collectives, and this rank writes the case folder).
+            # Without it the FWI of different cases on different ranks would all-reduce each
+            # other's gradients (or hang), and only rank 0's cases would be written.
+            with dist.solo():
+                _run_case(cases[i], run, progress=False)
         dist.barrier()
     elif run.jobs > 1:
         import torch.multiprocessing as mp

@@ -72,6 +72,9 @@ class Case:
 
 def marmousi_path(path: str | None = None) -> str:
     """The Marmousi2 file: ``path``, ``$HYBRIDFWI_MARMOUSI``, or ``../shared/data/models`` beside the project."""
+    if path and not os.path.isfile(path):
+        raise InputError(f"--path {path!r}: " + ("is a folder; give the Marmousi2 file (marmousi2_vp.bin)" if os.path.isdir(path)
+                                                  else "no such file; give the Marmousi2 file (marmousi2_vp.bin)"))
     cands = [path] if path else []
     if os.environ.get("HYBRIDFWI_MARMOUSI"):
         cands.append(os.environ["HYBRIDFWI_MARMOUSI"])
@@ -199,6 +202,9 @@ def make_suite(name: str, out: str, per_family: int = 2, marmousi: str | None = 
         raise InputError(f"unknown suite {name!r}; use one of {', '.join(SUITES)}")
     if isinstance(per_family, bool) or not isinstance(per_family, int) or per_family < 1:
         raise InputError(f"--cases must be a positive integer, got {per_family!r}")
+    from hybridfwi.io.atomic import check_parent
+
+    check_parent(out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError(f"--out {out!r} is a file; give a folder for the suite")
     marm = None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.bench.suites import SUITES
 
 
@@ -24,7 +26,7 @@ def make(name, out, cases, marmousi, progress):
     from hybridfwi.bench.suites import make_suite
 
     m = make_suite(name, out, per_family=cases, marmousi=marmousi, progress=progress)
-    click.echo(f"suite {name}: {len(m['cases'])} case(s) in {out}")
+    echo(f"suite {name}: {len(m['cases'])} case(s) in {out}")
 
 
 @command.command("run")
@@ -56,4 +58,4 @@ def run(suite, out, model, jobs, iterations, physics_steps, only, progress):
         msg = f"{len(res['cases'])} case(s)"
         if r["median"] is not None:
             msg += f"; hybrid / fwi_gradient RMSE: median {r['median']:.2f}"
-        click.echo(f"{msg}; results in {out}/results.md")
+        echo(f"{msg}; results in {out}/results.md")

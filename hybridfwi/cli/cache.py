@@ -6,6 +6,8 @@ import time
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.dl.adapt import cache_entries, cache_root, clear_cache
 
 
@@ -23,8 +25,8 @@ def list_(cache):
     for e in entries:
         total += e["bytes"]
         state = "complete" if e["complete"] else "incomplete (resumable)"
-        click.echo(f"{e['key']}  {e['bytes'] / 2**20:8.2f} MiB  {state:<24} {time.strftime('%Y-%m-%d %H:%M', time.localtime(e['modified']))}")
-    click.echo(f"{len(entries)} adapter(s), {total / 2**20:.2f} MiB in {cache or cache_root()}")
+        echo(f"{e['key']}  {e['bytes'] / 2**20:8.2f} MiB  {state:<24} {time.strftime('%Y-%m-%d %H:%M', time.localtime(e['modified']))}")
+    echo(f"{len(entries)} adapter(s), {total / 2**20:.2f} MiB in {cache or cache_root()}")
 
 
 @command.command("clear")
@@ -34,4 +36,4 @@ def list_(cache):
 def clear(keys, cache, incomplete):
     """Delete cached adapters: the KEYS given, or all of them."""
     gone = clear_cache(cache, list(keys) or None, incomplete)
-    click.echo(f"deleted {len(gone)} adapter(s)")
+    echo(f"deleted {len(gone)} adapter(s)")

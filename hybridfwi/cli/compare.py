@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.cli.invert import hybrid_config, hybrid_options
 from hybridfwi.cli.options import (device_option, finite, geometry_override, network_options, problem_config, problem_options,
                                    progress_option, survey_options)
@@ -46,5 +48,5 @@ def command(survey, out, true_model, initial, methods, smooth_sigma, model, adap
         line = f"{name:>14}: data misfit {r['data_misfit']:.4g}, {r['fwi_iterations']} iterations, {r['wall_time_s']:.0f} s"
         if "rmse_ms" in r:
             line += f", RMSE {r['rmse_ms']:.1f} m/s, MAE {r['mae_ms']:.1f} m/s"
-        click.echo(line)
-    click.echo(f"results in {out}")
+        echo(line)
+    echo(f"results in {out}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.workflow.predict_run import run_evaluate
 
 
@@ -16,4 +18,4 @@ def command(model, data, out, device):
     """MAE, RMSE (OpenFWI-normalised velocity and m/s) and SSIM per family, against a mean 1-D profile baseline."""
     res = run_evaluate(model, list(data), out, device)
     o, b = res["overall"], res["baseline_overall"]
-    click.echo(f"overall MAE {o['mae']:.4f} (baseline {b['mae']:.4f}), SSIM {o['ssim']:.4f} (baseline {b['ssim']:.4f}) -> {out}")
+    echo(f"overall MAE {o['mae']:.4f} (baseline {b['mae']:.4f}), SSIM {o['ssim']:.4f} (baseline {b['ssim']:.4f}) -> {out}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.synth.families import FAMILIES
 
 
@@ -12,10 +14,14 @@ from hybridfwi.synth.families import FAMILIES
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the gallery's models.")
 def command(gallery, seed):
     """List the families: OpenFWI-style (in distribution) and out-of-distribution."""
+    if gallery:
+        from hybridfwi.viz.plots import check_figure_path
+
+        check_figure_path(gallery, "--gallery")  # before the listing: bad input is one line
     for fam in FAMILIES.values():
-        click.echo(f"{fam.name:<14} {'OOD ' if fam.ood else '    '}{fam.summary}")
+        echo(f"{fam.name:<14} {'OOD ' if fam.ood else '    '}{fam.summary}")
     if gallery:
         from hybridfwi.viz.plots import gallery_figure
 
         gallery_figure(gallery, seed)
-        click.echo(f"gallery written to {gallery}")
+        echo(f"gallery written to {gallery}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.cli.options import finite
 from hybridfwi.cli.train_options import train_config, training_options
 from hybridfwi.dl.finetune import METHODS, FinetuneConfig, finetune
@@ -25,5 +27,5 @@ def command(base, data, method, rank, alpha, modules, out, epochs, batch_size, l
     cfg = FinetuneConfig(data=list(data), out=out, base=base, method=method, rank=rank, alpha=alpha, modules=list(modules),
                          resume=resume, train=train_config(epochs, batch_size, lr, val_fraction, max_samples, seed, device))
     rec = finetune(cfg, progress=progress)
-    click.echo(f"{method}: best validation MAE {rec['best_val_mae']:.4f}; trainable {rec['trainable_parameters']:,} "
+    echo(f"{method}: best validation MAE {rec['best_val_mae']:.4f}; trainable {rec['trainable_parameters']:,} "
                f"({rec['trainable_percent']:.3f}%); {rec['wall_time_s']:.0f} s; peak memory {rec['peak_memory_mb']:.0f} MiB; saved to {out}")

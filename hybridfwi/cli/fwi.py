@@ -6,6 +6,8 @@ import json
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.cli.options import (finite, geometry_override, parse_bands, problem_config, problem_options, progress_option,
                                    survey_options)
 from hybridfwi.errors import InputError
@@ -62,10 +64,11 @@ def command(survey, initial, out, true_model, config_path, iterations, optimizer
     pc = problem_config(bands, low_cut, dx, depth, padding, tmax, line_source, top, water_velocity, seabed_depth)
     if parse_bands(bands) is not None:
         overrides["bands"] = parse_bands(bands)
-    report = run_fwi(FWIRun(survey=survey, initial=initial, out=out, config_file=_config_file(config_path), overrides=overrides,
-                            true=true_model, geometry=geometry_override(receiver_spacing, source_x, first_receiver_x), problem=pc,
-                            resume=resume, progress=progress))
+    report = run_fwi(FWIRun(survey=survey, initial=initial, out=out, config_file=_config_file(config_path), config_path=config_path,
+                            overrides=overrides, true=true_model,
+                            geometry=geometry_override(receiver_spacing, source_x, first_receiver_x), problem=pc, resume=resume,
+                            progress=progress))
     line = f"data misfit {report['data_misfit_initial']:.4g} -> {report['data_misfit_final']:.4g}"
     if "model_rmse_final_ms" in report:
         line += f"; model RMSE {report['model_rmse_initial_ms']:.1f} -> {report['model_rmse_final_ms']:.1f} m/s"
-    click.echo(f"{line}; {report['iterations']} iterations in {report['wall_time_s']:.1f} s; results in {out}")
+    echo(f"{line}; {report['iterations']} iterations in {report['wall_time_s']:.1f} s; results in {out}")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.cli.options import forward_config, geometry_from, geometry_option, modelling_options
 from hybridfwi.synth.datasets import GenerateConfig, generate_dataset
 from hybridfwi.synth.seeds import RANGES, purpose_of
@@ -43,4 +45,4 @@ def command(families, count, out, seed, geometry, device, accuracy, max_vel, all
     dist.init(device)
     manifest = generate_dataset(cfg, progress=progress)
     if dist.is_main():
-        click.echo(f"wrote {manifest['total']} samples in {len(manifest['shards'])} shard(s) to {out} ({purpose} seed {seed})")
+        echo(f"wrote {manifest['total']} samples in {len(manifest['shards'])} shard(s) to {out} ({purpose} seed {seed})")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.io.scan import scan
 
 
@@ -12,4 +14,4 @@ from hybridfwi.io.scan import scan
 def command(path):
     """Survey summary: shots, traces per shot, offsets, dt, nt, t0, spread, coordinate ranges, repairs, problems."""
     for line in scan(path).summary():
-        click.echo(line)
+        echo(line)

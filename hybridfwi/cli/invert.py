@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.cli.options import (device_option, geometry_override, network_options, problem_config, problem_options,
                                    progress_option, survey_options)
 from hybridfwi.hybrid.pipeline import HybridConfig
@@ -14,7 +16,7 @@ from hybridfwi.workflow.invert_run import InvertRun, run_invert
 def hybrid_config(model, adapt, adapt_samples, adapt_epochs, cache, iterations, config_path, physics_steps, safeguard,
                   device) -> HybridConfig:
     return HybridConfig(model=model, adapt=adapt, adapt_samples=adapt_samples, adapt_epochs=adapt_epochs, cache=cache,
-                        iterations=iterations, fwi=FWIConfig.from_json(config_path) if config_path else None,
+                        iterations=iterations, fwi=FWIConfig.from_json(config_path, validate=True) if config_path else None,
                         pga_steps=physics_steps, safeguard=safeguard, device=device).validate()
 
 
@@ -71,4 +73,4 @@ def command(survey, out, model, adapt, adapt_samples, adapt_epochs, cache, itera
         w = rep["water"]
         sb = w["seabed_depth_picked_m"]
         line += f"; water {w['velocity_ms']:.0f} m/s" + (f", seabed {sb:.0f} m" if sb else "")
-    click.echo(f"{line}\nresults in {out} ({rep['timings_s']['total']:.0f} s)")
+    echo(f"{line}\nresults in {out} ({rep['timings_s']['total']:.0f} s)")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.viz.plots import plot_file
 
 
@@ -17,4 +19,4 @@ from hybridfwi.viz.plots import plot_file
 def command(target, out, index, spacing, kind):
     """Velocity model (colour bar in m/s, axes in metres) and/or shot gathers (time in s, offset in m)."""
     what = plot_file(target, out, index=index, spacing=spacing, kind=kind)
-    click.echo(f"plotted {what} of {target} to {out}")
+    echo(f"plotted {what} of {target} to {out}")

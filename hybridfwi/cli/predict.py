@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.cli.options import (device_option, geometry_override, network_options, problem_config, problem_options,
                                    progress_option, survey_options)
 from hybridfwi.hybrid.pipeline import HybridConfig
@@ -28,4 +30,4 @@ def command(target, out, model, adapt, adapt_samples, adapt_epochs, cache, bands
                                  problem=problem_config(bands, low_cut, dx, depth, padding, tmax, line_source, top, water_velocity,
                                                         seabed_depth),
                                  geometry=geometry_override(receiver_spacing, source_x, first_receiver_x), progress=progress))
-    click.echo(f"predicted {res['samples']} model(s) -> {res['out']}")
+    echo(f"predicted {res['samples']} model(s) -> {res['out']}")

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
+from hybridfwi.cli.options import finite
 from hybridfwi.cli.train_options import train_config, training_options
 from hybridfwi.dl.pretrain import OnlineConfig, PretrainConfig, pretrain, pretrain_online
 from hybridfwi.dl.train import TrainConfig
@@ -15,7 +18,7 @@ from hybridfwi.errors import InputError
 @click.option("--online", is_flag=True, help="Generate the training data while training (pretrain seed range; best on a GPU).")
 @click.option("--samples", type=click.IntRange(min=1), default=200_000, show_default=True, help="--online: models to generate.")
 @click.option("--family", "families", multiple=True, help="--online: pretraining families [OpenFWI A and B, basin-land, basin-marine].")
-@click.option("--time-limit", type=click.FloatRange(min=1.0), default=None, help="--online: stop after this many seconds.")
+@click.option("--time-limit", type=finite(positive=True), default=None, help="--online: stop after this many seconds.")
 @click.option("--gen-batch", type=click.IntRange(min=1), default=256, show_default=True, help="--online: models modelled per batch.")
 @click.option("--reuse", type=click.IntRange(min=1), default=4, show_default=True, help="--online: optimiser passes over each batch.")
 @click.option("--init", default=None, metavar="CKPT", help="--online: start from these weights (same architecture).")
@@ -37,7 +40,7 @@ def command(data, online, samples, families, time_limit, gen_batch, reuse, init,
                            width=width or 32, seed=seed, time_limit_s=time_limit, device=device, resume=resume, gen_batch=gen_batch,
                            reuse=reuse, init=init, first_sample=first_sample)
         rec = pretrain_online(cfg, progress=progress)
-        click.echo(f"best validation MAE {rec['best_val_mae']:.4f} after {rec['samples_generated']:,} generated samples; "
+        echo(f"best validation MAE {rec['best_val_mae']:.4f} after {rec['samples_generated']:,} generated samples; "
                    f"{rec['total_parameters']:,} parameters; {rec['wall_time_s']:.0f} s; checkpoint in {out}")
         return
     if not data:
@@ -46,5 +49,5 @@ def command(data, online, samples, families, time_limit, gen_batch, reuse, init,
     cfg = PretrainConfig(data=list(data), out=out, arch=arch, arch_kwargs=kw, resume=resume,
                          train=train_config(epochs, batch_size, lr, val_fraction, max_samples, seed, device))
     rec = pretrain(cfg, progress=progress)
-    click.echo(f"best validation MAE {rec['best_val_mae']:.4f}; {rec['trainable_parameters']:,} parameters; "
+    echo(f"best validation MAE {rec['best_val_mae']:.4f}; {rec['trainable_parameters']:,} parameters; "
                f"{rec['wall_time_s']:.0f} s; peak memory {rec['peak_memory_mb']:.0f} MiB; checkpoint in {out}")

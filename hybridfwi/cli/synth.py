@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import click
 
+from hybridfwi.cli.output import echo
+
 from hybridfwi.cli.options import finite, forward_config, geometry_from, geometry_option, modelling_options
 from hybridfwi.synth.single import SynthConfig, synthesize
 
@@ -31,5 +33,5 @@ def command(model_spec, geometry, out, seed, snr, noise_seed, refine, free_surfa
                       forward=forward_config(device, accuracy, max_vel, allow_dispersion, refine=refine))
     res = synthesize(cfg)
     s = res.record.survey
-    click.echo(f"wrote {res.segy} ({s.n_shots} shots x {s.n_receivers} receivers x {s.nt} samples), "
+    echo(f"wrote {res.segy} ({s.n_shots} shots x {s.n_receivers} receivers x {s.nt} samples), "
                f"{res.sidecar}, {res.model_npy}, {res.model_segy}")

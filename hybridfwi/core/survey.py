@@ -23,7 +23,22 @@ from hybridfwi.core.grid import Grid
 from hybridfwi.core.wavelet import Wavelet
 from hybridfwi.errors import InputError
 
-__all__ = ["Survey", "Geometry", "PRESETS", "load_geometry"]
+__all__ = ["Survey", "Geometry", "PRESETS", "load_geometry", "available_memory"]
+
+
+def available_memory() -> int | None:
+    """Bytes of memory available to a new allocation now (Linux ``MemAvailable``), None when unknown."""
+    try:
+        with open("/proc/meminfo", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return int(os.sysconf("SC_AVPHYS_PAGES")) * int(os.sysconf("SC_PAGE_SIZE"))
+    except (ValueError, OSError, AttributeError):
+        return None
 
 
 def _ragged(values, n_shots: int, what: str) -> np.ndarray:
@@ -324,6 +339,27 @@ class Geometry:
         self.survey.validate(self.grid)
         return self
 
+    def modelling_bytes(self, refine: int = 1, batch: int = 1, pml_width: int = 20) -> int:
+        """About how many bytes modelling every shot of ``batch`` models takes (float32): per
+        (model, shot) the padded model and its wavefields, plus the recorded data."""
+        g, s = self.grid, self.survey
+        pad = 2 * pml_width * refine + 8
+        cells = ((g.nz - 1) * refine + 1 + pad) * ((g.nx - 1) * refine + 1 + pad)
+        pairs = batch * s.n_shots
+        return 4 * (pairs * 7 * cells + 2 * pairs * s.nt * s.n_receivers)
+
+    def check_size(self, what: str = "geometry", refine: int = 1, batch: int = 1) -> "Geometry":
+        """Refuse (before anything is allocated) a geometry whose modelling needs more memory than is available."""
+        need = self.modelling_bytes(refine, batch)
+        have = available_memory()
+        if have is not None and need > have:
+            g, s = self.grid, self.survey
+            finer = f" ({refine}x finer for modelling)" if refine > 1 else ""
+            raise InputError(f"{what}: a {g.nz} x {g.nx} grid{finer} with {s.n_shots} shot(s) x {s.n_receivers} receiver(s) x "
+                             f"{s.nt} samples needs about {need / 2**30:.3g} GiB to model, more than the {have / 2**30:.3g} GiB "
+                             f"of memory available; use a smaller or coarser grid, fewer shots or fewer samples")
+        return self
+
     def to_dict(self) -> dict:
         return {"name": self.survey.name, "grid": self.grid.to_dict(), **{k: v for k, v in self.survey.to_dict().items() if k != "name"}}
 
@@ -386,5 +422,10 @@ def load_geometry(spec: str) -> Geometry:
     if spec in PRESETS:
         return PRESETS[spec]()
     if spec.endswith(".json") or os.path.exists(spec):
-        return Geometry.from_json(spec)
+        geom = Geometry.from_json(spec)
+        try:
+            geom.validate()
+        except InputError as exc:
+            raise InputError(f"geometry file {spec!r}: {exc}") from None
+        return geom.check_size(f"geometry file {spec!r}")
     raise InputError(f"unknown geometry {spec!r}: use a preset ({', '.join(PRESETS)}) or a geometry .json file")

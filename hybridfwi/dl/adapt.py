@@ -18,6 +18,7 @@ import os
 import shutil
 from dataclasses import dataclass, field
 
+from hybridfwi import dist
 from hybridfwi.core.grid import Grid
 from hybridfwi.core.survey import Geometry, Survey
 from hybridfwi.errors import InputError
@@ -136,13 +137,15 @@ def adapt_to_survey(grid: Grid, survey: Survey, frame, base: str | None, cfg: Ad
     summary = {"timings_s": {"generate": t_gen, "finetune": time.perf_counter() - t0 - t_gen},
                "trainable_percent": rec.get("trainable_percent"), "best_val_mae": rec.get("best_val_mae"),
                "frame": frame.to_dict()}
-    atomic_write_text(done_marker, json.dumps(summary, indent=2, default=str) + "\n")
-    # the adapter is complete: the synthetic data and the training state are no longer needed
-    shutil.rmtree(raw, ignore_errors=True)
-    for leftover in ("train_state.pt",):
-        p = os.path.join(adapter, leftover)
-        if os.path.exists(p):
-            os.remove(p)
+    if dist.is_main():  # under torchrun every rank gets here; one marks and tidies (others would race on the removals)
+        atomic_write_text(done_marker, json.dumps(summary, indent=2, default=str) + "\n")
+        # the adapter is complete: the synthetic data and the training state are no longer needed
+        shutil.rmtree(raw, ignore_errors=True)
+        for leftover in ("train_state.pt",):
+            p = os.path.join(adapter, leftover)
+            if os.path.exists(p):
+                os.remove(p)
+    dist.barrier()
     return adapter, info | summary | {"reused": False}
 
 
@@ -174,16 +177,17 @@ def cache_entries(cache: str | None = None) -> list[dict]:
 
 def clear_cache(cache: str | None = None, keys: list[str] | None = None, incomplete_only: bool = False) -> list[str]:
     """Delete cached adapters (all, the given keys, or only unfinished ones); return the keys deleted."""
+    entries = cache_entries(cache)
+    if keys:  # every key checked before anything is deleted
+        missing = sorted(set(keys) - {e["key"] for e in entries})
+        if missing:
+            raise InputError(f"no cached adapter {', '.join(missing)} in {cache or cache_root()}; `hybridfwi cache list` shows them")
     gone = []
-    for e in cache_entries(cache):
+    for e in entries:
         if keys and e["key"] not in keys:
             continue
         if incomplete_only and e["complete"]:
             continue
         shutil.rmtree(e["folder"])
         gone.append(e["key"])
-    if keys:
-        missing = sorted(set(keys) - {e["key"] for e in cache_entries(cache)} - set(gone))
-        if missing:
-            raise InputError(f"no cached adapter {', '.join(missing)}; `hybridfwi cache list` shows them")
     return gone

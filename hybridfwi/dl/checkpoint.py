@@ -105,7 +105,7 @@ def load_checkpoint(folder: str | None = None, device: str | torch.device = "cpu
     try:
         with open(cfg_path, encoding="utf-8") as fh:
             cfg = ModelConfig.from_dict(json.load(fh))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError) as exc:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, AttributeError, ValueError) as exc:
         raise InputError(f"{cfg_path}: unreadable model config ({exc})") from None
     try:
         model = cfg.build()

@@ -116,6 +116,9 @@ def load_model(spec: str | None, device: str | torch.device = "cpu") -> tuple[to
 
 def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
     """Fine-tune the base on ``cfg.data``; write an adapter (or a full checkpoint) to ``cfg.out``."""
+    from hybridfwi.io.atomic import check_parent
+
+    check_parent(cfg.out)
     if os.path.exists(cfg.out) and not os.path.isdir(cfg.out):
         raise InputError(f"--out {cfg.out!r} is a file; give a folder")
     if os.path.isdir(cfg.out) and os.listdir(cfg.out) and not cfg.resume:
@@ -130,6 +133,9 @@ def finetune(cfg: FinetuneConfig, progress: bool = True) -> dict:
     ds = ShotDataset(cfg.data)
     for m, d in zip(ds.manifests, cfg.data):
         seeds.check_training_dataset(m, d, "fine-tuning")
+    from hybridfwi.dl.predict import check_true_models
+
+    check_true_models(ds, "fine-tuning")
     from hybridfwi.dl.data import NetworkPairs
 
     pairs = NetworkPairs(ds, mcfg.net_geometry(), mcfg.out_shape, frame=cfg.frame)

@@ -14,7 +14,24 @@ from hybridfwi.dl.checkpoint import ModelConfig
 from hybridfwi.dl.frame import FrameConfig, NetworkFrame, network_frame
 from hybridfwi.physics.forward import resolve_device
 
-__all__ = ["frame_for", "predict_tiles", "predict_survey", "predict_dataset", "evaluate", "EvalConfig", "markdown_table"]
+__all__ = ["frame_for", "predict_tiles", "predict_survey", "predict_dataset", "evaluate", "EvalConfig", "markdown_table",
+           "check_true_models"]
+
+
+def check_true_models(ds, purpose: str) -> None:
+    """Refuse a dataset whose true models (``model*.npy``) hold NaN, infinite or non-positive velocities,
+    naming the file and the first such sample: metrics and training targets need real velocities."""
+    from hybridfwi.errors import InputError
+
+    for _, mpath, _, _ in ds.files:
+        m = np.load(mpath, mmap_mode="r", allow_pickle=False)
+        for lo in range(0, m.shape[0], 256):
+            chunk = np.asarray(m[lo:lo + 256])
+            bad = ~(np.isfinite(chunk) & (chunk > 0)).reshape(chunk.shape[0], -1).all(axis=1)
+            if bad.any():
+                k = lo + int(np.flatnonzero(bad)[0])
+                raise InputError(f"{mpath}: sample {k} holds NaN, infinite or non-positive velocities; {purpose} needs real "
+                                 f"velocities (m/s): repair or regenerate the dataset")
 
 
 def frame_for(cfg: ModelConfig, grid: Grid, record: ShotRecord, usable_low_hz: float | None = None,
@@ -91,7 +108,9 @@ def evaluate(cfg: EvalConfig) -> dict:
 
     dev = resolve_device(cfg.device)
     model, mcfg = load_model(cfg.model, device=dev)
-    pairs = NetworkPairs(ShotDataset(cfg.data), mcfg.net_geometry(), mcfg.out_shape)
+    ds = ShotDataset(cfg.data)
+    check_true_models(ds, "evaluation")
+    pairs = NetworkPairs(ds, mcfg.net_geometry(), mcfg.out_shape)
     norm = mcfg.normalizer
     lo_v, hi_v = VEL_RANGE
     fams: dict[str, list[int]] = {}

@@ -46,6 +46,9 @@ class PretrainConfig:
 
 
 def _check_out(out: str, resume: bool) -> None:
+    from hybridfwi.io.atomic import check_parent
+
+    check_parent(out)
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError(f"--out {out!r} is a file; give a folder for the checkpoint")
     if os.path.isdir(out) and os.listdir(out) and not resume:
@@ -68,6 +71,9 @@ def pretrain(cfg: PretrainConfig, progress: bool = True) -> dict:
     ds = ShotDataset(cfg.data)
     for m, d in zip(ds.manifests, cfg.data):
         seeds.check_training_dataset(m, d, "pretraining")
+    from hybridfwi.dl.predict import check_true_models
+
+    check_true_models(ds, "pretraining")
     geom = next((g for g in ds.geometries if g is not None), None)
     if geom is None:
         from hybridfwi.core.survey import PRESETS
@@ -170,6 +176,8 @@ class OnlineConfig:
                 raise InputError(f"{name} must be a positive integer, got {v!r}")
         if not self.lr > 0:
             raise InputError(f"lr must be positive, got {self.lr!r}")
+        if self.time_limit_s is not None and not (np.isfinite(self.time_limit_s) and self.time_limit_s >= 1):
+            raise InputError(f"--time-limit must be a number of seconds >= 1, got {self.time_limit_s!r}")
         return self
 
 
@@ -261,6 +269,9 @@ def pretrain_online(cfg: OnlineConfig, progress: bool = True) -> dict:
     from hybridfwi.synth.datasets import ModelBatches, _loader
 
     cfg.validate()
+    if dist.world_size() > 1:  # not split across processes yet: N identical copies would only race on the same files
+        raise InputError("pretrain --online runs in one process (one GPU); under torchrun, pretrain on --data folders "
+                         "(`hybridfwi generate` them, also under torchrun)")
     _check_out(cfg.out, cfg.resume)
     t_start = time.perf_counter()
     device = resolve_device(cfg.device)
@@ -285,11 +296,15 @@ def pretrain_online(cfg: OnlineConfig, progress: bool = True) -> dict:
     done, best, history, wall_before, step = cfg.first_sample, float("inf"), [], 0.0, 0
     os.makedirs(cfg.out, exist_ok=True)
     if cfg.resume and os.path.exists(state_path):
-        st = torch.load(state_path, map_location=device, weights_only=True)
-        model.load_state_dict(st["model"])
-        opt.load_state_dict(st["optimizer"])
-        done, best, step = int(st["done"]), float(st["best"]), int(st["step"])
-        history, wall_before, planned = json.loads(st["history"]), float(st["wall"]), int(st["planned"])
+        try:
+            st = torch.load(state_path, map_location=device, weights_only=True)
+            model.load_state_dict(st["model"])
+            opt.load_state_dict(st["optimizer"])
+            done, best, step = int(st["done"]), float(st["best"]), int(st["step"])
+            history, wall_before, planned = json.loads(st["history"]), float(st["wall"]), int(st["planned"])
+        except Exception as exc:  # noqa: BLE001 - any unreadable state file is bad input
+            raise InputError(f"training state {state_path!r} is damaged or belongs to another run ({str(exc).splitlines()[0][:120]}); "
+                             f"delete it to start over") from None
     total_steps = [int(np.ceil(planned / cfg.gen_batch)) * steps_per_batch]
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(k / max(total_steps[0], 1), 1.0))))
     for _ in range(step):

@@ -243,6 +243,8 @@ def fit(model: torch.nn.Module, pairs: NetworkPairs, norm: Normalizer, cfg: Trai
                 memory.sample()
                 bar.set_postfix(loss=f"{np.mean(losses[-20:]):.4f}")
                 bar.update(len(glob_batch))
+        if world > 1:  # the history holds global-batch losses (as in one process): the mean of the ranks' weighted losses
+            losses = (dist.all_reduce(torch.tensor(losses, dtype=torch.float64)) / world).tolist()
         if len(va):
             mine = va[rank::world]
             sums = torch.zeros(2, dtype=torch.float64)

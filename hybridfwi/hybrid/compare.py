@@ -47,6 +47,7 @@ class CompareConfig:
     methods: tuple = ("dl", "hybrid", "fwi_gradient", "fwi_smooth")
     smooth_sigma_m: float = 250.0
     initial: dict = field(default_factory=dict)
+    skipped: list = field(default_factory=list)
 
     def validate(self, has_true: bool) -> "CompareConfig":
         self.hybrid.validate()
@@ -57,6 +58,7 @@ class CompareConfig:
             raise InputError("--methods is empty")
         if "fwi_smooth" in self.methods and not has_true:
             self.methods = tuple(m for m in self.methods if m != "fwi_smooth")
+            self.skipped = ["fwi_smooth (it needs a true model: --true)"]
         if "fwi_user" in self.methods and not self.initial:
             raise InputError("method fwi_user needs at least one --initial MODEL")
         if not (np.isfinite(self.smooth_sigma_m) and self.smooth_sigma_m > 0):
@@ -164,5 +166,6 @@ def compare(problem: Problem, cfg: CompareConfig, true: np.ndarray | None = None
             tta[name] = time_to_accuracy(rec["curve"], target, key) | {"target": target, "measure": key,
                                                                          "of_iterations": rec["fwi_iterations"]}
     return {"methods": out, "time_to_accuracy": tta, "fwi_config": fcfg.to_dict(), "band_hz": band,
-            "timings_s": stages.timings | {"prepare": t_prep}, "reference": prep.reference, "warnings": prep.warnings,
+            "timings_s": stages.timings | {"prepare": t_prep}, "reference": prep.reference,
+            "warnings": prep.warnings + [f"skipped {m}" for m in cfg.skipped],
             "frame": prep.frame.to_dict() if prep.frame is not None else None, "adapted": prep.adapt_info}

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from hybridfwi import dist
 from hybridfwi.errors import InputError
 from hybridfwi.io.atomic import atomic_path
 from hybridfwi.metrics import rmse
@@ -84,7 +85,7 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
 
     fcfg, g, record = prep.fcfg, problem.grid, prep.record
     s = record.survey
-    device = resolve_device(fcfg.device)
+    device = resolve_device(dist.device_for(fcfg.device))
     weight = _blend_weight(start, prep)
     model, mcfg = load_model(prep.model_spec, device="cpu")
     if hasattr(model, "merge_and_unload"):  # a survey adapter: fold it in, then add a fresh one
@@ -102,6 +103,11 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     obs = torch.as_tensor(apply_band(record.data, resp, axis=1), device=device)
     mask = None if s.regular else torch.as_tensor(s.receiver_mask, device=device)
     scale = misfit_scale(fcfg.misfit, obs, mask)
+    # under torchrun each rank models its own shots (as FWI does); misfit and LoRA gradients are
+    # summed over the ranks, so every rank takes the same Adam steps
+    mine = dist.shard(s.n_shots)
+    obs_mine = obs[mine]
+    mask_mine = None if mask is None else mask[mine]
     fwd = forward_config(fcfg, device)
     w = torch.as_tensor(wavelet, device=device)
     ref = torch.as_tensor(prep.reference, device=device)
@@ -118,6 +124,16 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
             v = torch.where((z < problem.water.seabed_depth)[:, None], torch.full_like(v, problem.water.velocity), v)
         return v
 
+    def data_misfit(v: torch.Tensor) -> torch.Tensor:
+        """This rank's share of the misfit (a differentiable zero without shots)."""
+        if not mine:
+            return v.sum() * 0.0
+        d = simulate(v, g, s, fwd, shots=mine, source_amplitudes=w, **_deepwave_options(fcfg))
+        return misfit(fcfg.misfit, apply_band(d, resp), obs_mine, scale, mask_mine)
+
+    def summed(value: torch.Tensor) -> float:
+        return float(dist.all_reduce(torch.tensor([float(value.detach())], dtype=torch.float64))[0])
+
     history: list[dict] = []
     best = (float("inf"), np.asarray(start, np.float32), 0)
     events: list[str] = []
@@ -130,14 +146,13 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
         best = (float(st["best_misfit"]), st["best_velocity"].numpy(), int(st["best_step"]))
         step0 = len(history)
     t_all = time.perf_counter()
-    for step in tqdm(range(step0, cfg.steps), desc="physics-guided adaptation", unit="step", disable=not progress,
-                     initial=step0, total=cfg.steps):
+    for step in tqdm(range(step0, cfg.steps), desc="physics-guided adaptation", unit="step",
+                     disable=not progress or not dist.is_main(), initial=step0, total=cfg.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         v = velocity()
-        d = simulate(v, g, s, fwd, source_amplitudes=w, **_deepwave_options(fcfg))
-        loss = misfit(fcfg.misfit, apply_band(d, resp), obs, scale, mask)
-        val = float(loss.detach())
+        loss = data_misfit(v)
+        val = summed(loss)
         if not np.isfinite(val):
             events.append(f"step {step}: non-finite misfit; stopped")
             break
@@ -147,18 +162,22 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
         if val < best[0]:
             best = (val, vn, step)
         loss.backward()
+        if dist.world_size() > 1:  # the gradient of the whole misfit
+            for p in params:
+                if p.grad is None:
+                    p.grad = torch.zeros_like(p)
+                dist.all_reduce(p.grad)
         opt.step()
         entry = {"iteration": step, "misfit": val, "wall_s": time.perf_counter() - t0, "band_hz": band}
         if true is not None:
             entry["model_rmse_ms"] = rmse(vn, true)
         history.append(entry)
-        if checkpoint:
+        if checkpoint and dist.is_main():
             _save(checkpoint, model, opt, history, best)
     # the misfit after the last step
     with torch.no_grad():
         v = velocity()
-        d = simulate(v, g, s, fwd, source_amplitudes=w, **_deepwave_options(fcfg))
-        val = float(misfit(fcfg.misfit, apply_band(d, resp), obs, scale, mask))
+        val = summed(data_misfit(v))
     vn = v.cpu().numpy()
     if val < best[0]:
         best = (val, vn, len(history))

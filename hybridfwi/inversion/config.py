@@ -156,7 +156,9 @@ class FWIConfig:
             raise InputError(f"FWI config: {exc}") from None
 
     @classmethod
-    def from_json(cls, path: str) -> "FWIConfig":
+    def from_json(cls, path: str, validate: bool = False) -> "FWIConfig":
+        """Settings from a JSON file (unknown fields refused); with ``validate``, also checked on their own
+        (every error names the file)."""
         try:
             with open(path, encoding="utf-8") as fh:
                 d = json.load(fh)
@@ -165,6 +167,7 @@ class FWIConfig:
         except (OSError, json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise InputError(f"config file {path!r} is not valid JSON: {exc}") from None
         try:
-            return cls.from_dict(d)
+            cfg = cls.from_dict(d)
+            return cfg.validate() if validate else cfg
         except InputError as exc:
             raise InputError(f"config file {os.fspath(path)!r}: {exc}") from None

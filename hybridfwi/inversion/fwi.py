@@ -200,6 +200,13 @@ class FWI:
             raise InputError(f"skip_first ({skip_first}) must leave iterations in the first band ({config.iterations})")
         self.skip_first = int(skip_first)
         self.initial = np.asarray(initial.values, np.float32)
+        w0 = s.wavelet.array(s.nt, s.dt) if wavelet is None else np.asarray(wavelet, np.float32)
+        if dist.world_size() > 1:
+            # Every rank starts from rank 0's model and wavelet: the steps are identical only from
+            # identical states, and a start computed on each rank (a network prediction or an
+            # estimate on a GPU) need not be bitwise the same everywhere.
+            self.initial = dist.broadcast(torch.as_tensor(self.initial).clone()).numpy()
+            w0 = dist.broadcast(torch.as_tensor(w0).clone()).numpy()
         taper = config.taper_radius_m if config.taper_radius_m is not None else 5.0 * max(g.dz, g.dx)
         self.weight = torch.as_tensor(
             gradient_weight(g, s, self.initial, config.freeze_above_m, config.freeze_velocity_below, taper, config.depth_power),
@@ -212,7 +219,6 @@ class FWI:
         self.mask = _mask(s, self.device)
         # state
         self.p = self.param.parameter(self.v0.clone()).requires_grad_(True)
-        w0 = s.wavelet.array(s.nt, s.dt) if wavelet is None else np.asarray(wavelet, np.float32)
         self.wavelet = torch.as_tensor(w0, device=self.device)
         self.stage = 0
         self.iteration = 0

@@ -23,6 +23,8 @@ def initial_model(spec: str, grid: Grid, reference: np.ndarray | None = None) ->
         ``smooth:SIGMA_M:MODEL``  MODEL (.npy or .segy) Gaussian-smoothed with a sigma of SIGMA_M metres;
         ``MODEL.npy`` / ``MODEL.segy``  a model file on the inversion grid.
     """
+    if not spec.strip():
+        raise InputError("--initial is empty; give reference, gradient[:V0:V1], constant:V, smooth:SIGMA_M:MODEL or a model file")
     kind, _, rest = spec.partition(":")
     if kind == "reference" and not rest:
         if reference is None:

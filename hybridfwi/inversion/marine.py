@@ -1,14 +1,17 @@
 """Water layer from marine shot gathers: water velocity and seabed depth from the seabed reflection.
 
-In deep water the first strong event at near and middle offsets is the seabed reflection (the
-direct wave along the streamer is weak or muted). Its traveltime is a hyperbola,
+The seabed reflection from a depth ``h`` arrives at offset ``x`` at
 
-    t(x)^2 = t0^2 + x^2 / v_w^2,    t0 = (2 h - z_s - z_r) / v_w,
+    t(x) = sqrt(x^2 + (2 h - z_s - z_r)^2) / v_w
 
-for offset x, water velocity v_w, seabed depth h, source and receiver depths z_s, z_r. Picks
-are taken where each trace's envelope first reaches a fraction of its maximum, fitted in
-(x^2, t^2) by least squares with outlier rejection. In shallow water, where the first event is
-the direct wave (t0 ~ 0), only the velocity is returned.
+for water velocity ``v_w`` and source and receiver depths ``z_s``, ``z_r``. :func:`pick_water`
+stacks the data's envelope along these hyperbolas for every trial ``(h, v_w)`` (a velocity scan,
+as in velocity analysis), keeps the times that are clear of the direct wave, and takes the
+shallowest depth whose stack is strong (at least half the strongest, and well above the
+background): the first strong reflector under the water is the seabed; its multiples and deeper
+layers come later. This holds in shallow and deep water, with soft and hard seabeds, with a weak
+direct wave (ghosts cancel it along the surface) or a strong one, with one-sided streamers and
+shots of different trace counts. No plausible stack (a land survey, no water) returns None.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ import numpy as np
 
 from hybridfwi.core.model import ShotRecord, WaterLayer
 
-__all__ = ["pick_water", "first_breaks", "WATER_RANGE"]
+__all__ = ["pick_water", "first_breaks", "onsets", "onset_lag", "WATER_RANGE"]
 
 #: Plausible sea-water velocities, m/s.
 WATER_RANGE = (1420.0, 1600.0)
@@ -76,64 +79,123 @@ def _after_direct(data: np.ndarray, dt: float, t_direct: np.ndarray, fraction: f
     return out
 
 
-def pick_water(record: ShotRecord, t_first: float, fraction: float = 0.2) -> WaterLayer | None:
-    """Water velocity and seabed depth from shot gathers.
+def onsets(data: np.ndarray, axis: int = -2) -> np.ndarray:
+    """Where events begin: the rise of each trace's envelope, ``max(d envelope / dt, 0)``, normalised per
+    trace by its RMS; time moved last: ``(..., traces, nt)``. An event's onset attribute peaks where its
+    envelope rises fastest, before any ghost or bubble that follows it."""
+    from scipy.signal import hilbert
 
-    Two readings of the near-offset first breaks are tried: a seabed-reflection hyperbola (deep
-    water, weak direct wave) and a direct-wave line through the origin (shallow water); the one
-    that fits better with a plausible water velocity wins. With the direct wave first, the seabed
-    reflection is picked after it (the direct wave muted) and its zero-offset time
-    ``t0 = sqrt(t^2 - x^2 / v_w^2)`` gives the depth.
+    x = np.moveaxis(np.asarray(data, dtype=np.float64), axis, -1)
+    env = np.abs(hilbert(x, axis=-1))
+    rise = np.clip(np.gradient(env, axis=-1), 0.0, None)
+    rms = np.sqrt(np.mean(rise ** 2, axis=-1, keepdims=True))
+    return rise / np.where(rms > 0, rms, 1.0)
+
+
+def onset_lag(wavelet: np.ndarray, dt: float) -> float:
+    """Time (s) at which a wavelet's onset attribute peaks: subtract it from an event's onset time."""
+    return float(np.argmax(onsets(np.asarray(wavelet)[:, None], axis=0)[0])) * dt
+
+
+def _stack(ev: np.ndarray, t: np.ndarray, ok: np.ndarray, t_first: float, dt: float) -> float:
+    """Mean envelope of traces ``ok`` sampled at times ``t`` (s after the shot)."""
+    if ok.sum() < 3:
+        return np.nan
+    k = (t[ok] - t_first) / dt
+    k0 = np.clip(np.floor(k).astype(np.int64), 0, ev.shape[1] - 2)
+    w = np.clip(k - k0, 0.0, 1.0)
+    r = np.flatnonzero(ok)
+    return float(np.mean((1 - w) * ev[r, k0] + w * ev[r, k0 + 1]))
+
+
+def _seabed_time(ev, xo, dz2, t_first, dt, t_end, v, hs, gap) -> tuple[np.ndarray, np.ndarray]:
+    """Stack along reflection hyperbolas of trial depths ``hs`` at velocity ``v`` (traces within 1.2 h)."""
+    prof = np.full(hs.size, np.nan)
+    t_dir = np.sqrt(xo ** 2 + dz2[0] ** 2) / v
+    for i, h in enumerate(hs):
+        t = np.sqrt(xo ** 2 + (2 * h - dz2[1]) ** 2) / v
+        ok = (xo <= 1.2 * h) & (t - t_dir >= gap) & (t <= t_end)
+        prof[i] = _stack(ev, t, ok, t_first, dt)
+    return hs, prof
+
+
+def _first_strong(prof: np.ndarray) -> tuple[int, float] | None:
+    good = np.isfinite(prof)
+    if good.sum() < 5:
+        return None
+    p = np.where(good, prof, np.nanmin(prof[good]))
+    top, floor = float(np.max(p)), float(np.median(p[good]))
+    if top < 3.0 * floor:  # nothing stands out: no seabed reflection (e.g. no water at all)
+        return None
+    strong = np.flatnonzero((p >= 0.25 * top) & (p >= 3.0 * floor))
+    i = int(strong[0])
+    while i + 1 < p.size and p[i + 1] >= p[i]:  # climb to the local maximum of that event
+        i += 1
+    return i, top / floor
+
+
+def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None, max_depth: float | None = None,
+               velocities: np.ndarray | None = None) -> WaterLayer | None:
+    """Water velocity and seabed depth from shot gathers, by stacks of the envelope.
+
+    1. the seabed: stack along reflection hyperbolas (at 1500 m/s) for trial depths; the shallowest
+       strong stack clear of the direct wave is the seabed reflection;
+    2. the water velocity: stack along the direct wave (a line in offset) for trial velocities over
+       offsets up to twice that depth (before refractions overtake it); taken when it stands out,
+       else 1500 m/s;
+    3. the depth again, with that velocity.
 
     Args:
-        record: the shot gathers (``(n_shots, nt, n_receivers)``, padded receivers ignored).
-        t_first: time after the shot (or after the wavelet's onset) of the first sample, s.
+        record: the shot gathers (``(n_shots, nt, n_receivers)``; padded receivers ignored).
+        t_first: time after the shot of the first sample, less the wavelet's onset lag (synthetic
+            data: ``-onset_lag(wavelet)``; field data: 0, the source's onset being the shot time).
+        peak_hz: the data's peak frequency (sets how far from the direct wave a pick must be;
+            default: the survey wavelet's).
+        max_depth: deepest seabed considered, m (default: from the record length).
+        velocities: trial water velocities, m/s (default 1450..1600 every 5 m/s).
 
     Returns:
-        The layer, or None when no plausible water velocity comes out of the picks.
+        The layer, or None when no plausible seabed reflection stands out of the data.
     """
     s = record.survey
     dt, mask = s.dt, s.receiver_mask
-    data = record.data
-    fb = first_breaks(data, dt, fraction)
-    t = (fb + t_first)[mask]
-    x = np.abs(s.offsets[mask])
-    zs = float(np.median(s.source_z))
-    zr = float(np.median(s.receiver_z[mask]))
-    # the reflection: nearer half (before head waves overtake); the direct wave: nearest quarter (where
-    # it is still strong enough to be the first break)
-    near = x <= np.median(x)
-    xs, ts = x[near], t[near]
-    hyper = _robust_fit(np.stack([np.ones(xs.size), xs ** 2], axis=1), ts ** 2)
-    nearest = x <= np.percentile(x, 25)
-    xl, tl = x[nearest], t[nearest]
-    line = _robust_fit(np.stack([np.ones(xl.size), xl], axis=1), tl)
-    cands = []
-    if hyper is not None and hyper[0][1] > 0:
-        (a, b), keep = hyper
-        v = 1.0 / np.sqrt(b)
-        pred = np.sqrt(np.clip(a + b * xs[keep] ** 2, 0.0, None))
-        cands.append(("hyperbola", v, float(np.sqrt(np.mean((pred - ts[keep]) ** 2))), int(keep.sum()), a))
-    if line is not None and line[0][1] > 0:
-        (c, b), keep = line
-        v = 1.0 / b
-        cands.append(("line", v, float(np.sqrt(np.mean((c + b * xl[keep] - tl[keep]) ** 2))), int(keep.sum()), c))
-    cands = [c for c in cands if WATER_RANGE[0] <= c[1] <= WATER_RANGE[1]]
-    if not cands:
+    f = peak_hz or s.wavelet.peak_freq
+    ev = onsets(record.data, axis=1)[mask]  # (traces, nt)
+    xo = np.abs(s.offsets)[mask]
+    zs = (s.source_z[:, None] * np.ones(mask.shape))[mask]
+    zr = s.receiver_z[mask]
+    dz2 = (zs - zr, zs + zr)
+    t_end = t_first + dt * (s.nt - 1)
+    vels = np.arange(1450.0, 1600.1, 5.0) if velocities is None else np.asarray(velocities, float)
+    gap = 1.5 / f  # a pick must be this far behind the direct wave
+    h_lo = float(np.median(zs + zr)) / 2 + 0.5 * 1500.0 / f
+    h_hi = max_depth or 0.5 * 1500.0 * (t_end - 2.0 / f)
+    if h_hi <= h_lo:
         return None
-    kind, v, rms, n, par = min(cands, key=lambda c: c[2])
-    if kind == "hyperbola" and par > (2.0 * (zs + zr) / v) ** 2 and par > (5 * dt) ** 2:
-        t0 = float(np.sqrt(par))
-        return WaterLayer(velocity=float(v), seabed_depth=float(0.5 * (v * t0 + zs + zr)), t0=t0, picks=n,
-                          rms_residual_s=rms, method="seabed-reflection hyperbola fitted to first-break picks")
-    # direct wave first: pick the seabed reflection behind it, at the nearest offsets
-    t_sb = (_after_direct(data, dt, fb, fraction) + t_first)[mask]
-    sel = nearest & np.isfinite(t_sb)
-    t0s = np.sqrt(np.clip(t_sb[sel] ** 2 - (x[sel] / v) ** 2, 0.0, None))
-    t0s = t0s[t0s > (zs + zr) / v + 2 * dt]
-    if t0s.size < 3:
-        return WaterLayer(velocity=float(v), seabed_depth=None, t0=None, picks=n, rms_residual_s=rms,
-                          method="direct-wave slope (no seabed reflection found behind it)")
-    t0 = float(np.median(t0s))
-    return WaterLayer(velocity=float(v), seabed_depth=float(0.5 * (v * t0 + zs + zr)), t0=t0, picks=n + int(t0s.size),
-                      rms_residual_s=rms, method="direct-wave slope; seabed from the reflection picked behind it")
+    hs = np.arange(h_lo, h_hi, max(1500.0 / f / 40.0, 1.0))
+    hs, prof = _seabed_time(ev, xo, dz2, t_first, dt, t_end, 1500.0, hs, gap)
+    first = _first_strong(prof)
+    if first is None:
+        return None
+    h0 = float(hs[first[0]])
+    t0 = (2 * h0 - float(np.median(dz2[1]))) / 1500.0
+    # the direct wave's velocity, over offsets it leads the reflections and refractions
+    near = (xo >= 2.0 / f * 1500.0 / 4) & (xo <= 2.0 * h0)
+    dstack = np.array([_stack(ev, np.sqrt(xo ** 2 + dz2[0] ** 2) / v, near & (np.sqrt(xo ** 2 + dz2[0] ** 2) / v <= t_end),
+                              t_first, dt) for v in vels])
+    v, how = 1500.0, "water velocity 1500 m/s assumed (no clear direct wave)"
+    if np.isfinite(dstack).sum() >= 3:
+        j = int(np.nanargmax(dstack))
+        base = float(np.nanmedian(dstack))
+        if dstack[j] >= 1.3 * base and 0 < j < vels.size - 1:
+            v, how = float(vels[j]), f"water velocity {vels[j]:.0f} m/s from the direct wave"
+    # the depth with that velocity: the same zero-offset time
+    h = 0.5 * (v * t0 + float(np.median(dz2[1])))
+    hs2 = np.arange(max(h_lo, h - 0.15 * h), min(h_hi, h + 0.15 * h), max(1500.0 / f / 80.0, 0.5))
+    if hs2.size >= 5:
+        hs2, prof2 = _seabed_time(ev, xo, dz2, t_first, dt, t_end, v, hs2, gap)
+        if np.isfinite(prof2).any():
+            h = float(hs2[int(np.nanargmax(prof2))])
+    t0 = (2 * h - float(np.median(dz2[1]))) / v
+    return WaterLayer(velocity=v, seabed_depth=h, t0=t0, picks=int(mask.sum()), rms_residual_s=0.0,
+                      method=f"seabed from a hyperbolic stack of the envelope ({first[1]:.1f} x the background); {how}")

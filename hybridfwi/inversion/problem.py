@@ -32,7 +32,7 @@ from hybridfwi.core.grid import Grid
 from hybridfwi.core.model import ShotRecord, WaterLayer
 from hybridfwi.core.wavelet import Wavelet
 from hybridfwi.errors import InputError
-from hybridfwi.inversion.marine import first_breaks, pick_water
+from hybridfwi.inversion.marine import onset_lag, pick_water
 from hybridfwi.physics.filters import amplitude_spectrum, line_source_correction, resample_time
 
 __all__ = ["ProblemConfig", "Problem", "build_problem", "nice_spacing", "usable_band"]
@@ -219,10 +219,10 @@ def build_problem(sf, cfg: ProblemConfig | None = None) -> Problem:
     water = None
     if sf.marine:
         lag = 0.0
-        if known:  # synthetic: time zero is the shot; first breaks are picked at the wavelet's onset
-            lag = float(first_breaks(s0.wavelet.array(s0.nt, dt)[None, :, None], dt)[0, 0])
+        if known:  # synthetic: time zero is the shot; an event's onset is seen at the wavelet's onset lag
+            lag = onset_lag(s0.wavelet.array(s0.nt, dt), dt)
         rec = ShotRecord(data.astype(np.float32), s0.replace(nt=data.shape[1]), 0.0)
-        water = pick_water(rec, -lag)
+        water = pick_water(rec, -lag, peak_hz=f_peak if not known else s0.wavelet.peak_freq)
         if water is None:
             info["water"] = "no plausible water velocity from the picks; give --water-velocity/--seabed-depth"
     if cfg.water_velocity is not None or cfg.seabed_depth is not None:

@@ -9,7 +9,18 @@ from collections.abc import Iterator
 
 import numpy as np
 
-__all__ = ["atomic_path", "atomic_write_text", "atomic_save_npy"]
+__all__ = ["atomic_path", "atomic_write_text", "atomic_save_npy", "check_parent"]
+
+
+def check_parent(path: str | os.PathLike, what: str = "--out") -> None:
+    """Refuse an output path that cannot be created: the nearest existing folder above it is a file."""
+    from hybridfwi.errors import InputError
+
+    p = os.path.dirname(os.path.abspath(os.fspath(path)))
+    while p and not os.path.exists(p):
+        p = os.path.dirname(p)
+    if p and not os.path.isdir(p):
+        raise InputError(f"{what} {os.fspath(path)!r}: {p!r} is a file, not a folder; choose another path")
 
 
 @contextlib.contextmanager

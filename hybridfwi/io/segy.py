@@ -31,6 +31,7 @@ from hybridfwi.io.atomic import atomic_path, atomic_write_text
 
 __all__ = [
     "write_shots",
+    "check_shots_fit",
     "write_model_segy",
     "read_model_segy",
     "detect_endian",
@@ -92,6 +93,17 @@ def _text_header(lines: list[str]) -> bytes:
     return segyio.tools.create_text_header({i + 1: line[:76] for i, line in enumerate(lines[:40])})
 
 
+def check_shots_fit(survey) -> int:
+    """The sample interval in microseconds, after checking that the survey's sampling fits SEG-Y
+    headers (call it before the data are computed)."""
+    dt_us = _check_interval(survey.dt * 1e6, "dt in microseconds")
+    if abs(dt_us - survey.dt * 1e6) > 1e-6 * dt_us:
+        raise InputError(f"dt = {survey.dt:g} s is not a whole number of microseconds; SEG-Y cannot store it exactly")
+    if survey.nt > 65535:
+        raise InputError(f"nt = {survey.nt} exceeds SEG-Y's 65535 samples per trace")
+    return dt_us
+
+
 def write_shots(path: str | os.PathLike, record: ShotRecord, grid: Grid | None = None, note: str = "") -> None:
     """Write a :class:`ShotRecord` as shot-sorted SEG-Y plus its JSON sidecar, atomically.
 
@@ -109,11 +121,7 @@ def write_shots(path: str | os.PathLike, record: ShotRecord, grid: Grid | None =
 
     TF = _tf()
     s = record.survey
-    dt_us = _check_interval(s.dt * 1e6, "dt in microseconds")
-    if abs(dt_us - s.dt * 1e6) > 1e-6 * dt_us:
-        raise InputError(f"dt = {s.dt:g} s is not a whole number of microseconds; SEG-Y cannot store it exactly")
-    if s.nt > 65535:
-        raise InputError(f"nt = {s.nt} exceeds SEG-Y's 65535 samples per trace")
+    dt_us = check_shots_fit(s)
     spec = segyio.spec()
     spec.format = 5
     spec.samples = list(range(s.nt))
@@ -173,13 +181,18 @@ def write_shots(path: str | os.PathLike, record: ShotRecord, grid: Grid | None =
 def _open(path: str | os.PathLike):
     import segyio
 
+    from hybridfwi.io.scan import _check_size
+
     path = os.fspath(path)
     if not os.path.exists(path):
         raise InputError(f"{path}: no such file")
+    if os.path.isdir(path):
+        raise InputError(f"{path}: is a folder; give a SEG-Y file")
     endian = detect_endian(path)
+    _check_size(path, "segy", endian)  # truncated or trace-less files: one clear line, before segyio reads them
     try:
         return segyio.open(path, "r", ignore_geometry=True, endian=endian)
-    except (RuntimeError, OSError, ValueError) as exc:
+    except (RuntimeError, OSError, ValueError, IndexError) as exc:
         raise InputError(f"{path}: not a readable SEG-Y file ({exc})") from None
 
 

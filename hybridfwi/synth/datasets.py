@@ -143,9 +143,12 @@ def _versions() -> dict:
 
 def _prepare_folder(cfg: GenerateConfig) -> dict | None:
     """Check ``cfg.out``; return the manifest of a dataset to resume, or None for a new one."""
+    from hybridfwi.io.atomic import check_parent
+
     out = cfg.out
     if os.path.exists(out) and not os.path.isdir(out):
         raise InputError(f"--out {out!r} is a file; give a folder path (new, empty, or a dataset to resume)")
+    check_parent(out)
     mpath = os.path.join(out, MANIFEST)
     if os.path.isdir(out) and os.path.exists(mpath):
         try:
@@ -251,15 +254,6 @@ def generate_dataset(cfg: GenerateConfig, progress: bool = True, on_chunk: Calla
     gpu = device.type == "cuda"
     batch = cfg.batch or (256 if gpu else 8)
     workers = cfg.workers if cfg.workers is not None else (min(8, max((os.cpu_count() or 1) - 1, 0)) if gpu else 0)
-    with dist.main_first():
-        old = _prepare_folder(cfg)
-        os.makedirs(cfg.out, exist_ok=True)
-        partial = os.path.join(cfg.out, ".partial")
-        os.makedirs(partial, exist_ok=True)
-        if dist.is_main():
-            _clean_temporaries(cfg.out)
-            _clean_temporaries(partial)
-
     shards = plan_shards(cfg.families, cfg.count, cfg.shard_size)
     manifest = {
         "format": FORMAT,
@@ -270,19 +264,35 @@ def generate_dataset(cfg: GenerateConfig, progress: bool = True, on_chunk: Calla
         "versions": _versions(),
         "complete": False,
     }
-    if old is None and dist.is_main():
-        atomic_write_text(os.path.join(cfg.out, MANIFEST), json.dumps(manifest, indent=2) + "\n")
+    partial = os.path.join(cfg.out, ".partial")
+    with dist.main_first():
+        # rank 0 checks the folder and writes the manifest of a new dataset inside this block: had
+        # it written it after the block, another rank checking the folder at that moment could see
+        # a manifest.json appear between its two looks and call the folder "not a dataset"
+        old = _prepare_folder(cfg)
+        if dist.is_main():
+            os.makedirs(partial, exist_ok=True)
+            _clean_temporaries(cfg.out)
+            _clean_temporaries(partial)
+            if old is None:
+                atomic_write_text(os.path.join(cfg.out, MANIFEST), json.dumps(manifest, indent=2) + "\n")
 
     g, survey = cfg.geometry.grid, cfg.geometry.survey
-    done_shards = [os.path.exists(os.path.join(cfg.out, s["data"])) and os.path.exists(os.path.join(cfg.out, s["model"]))
-                   for s in shards]
+    # Rank 0 alone reads (and tidies) what is on disk and sends it to the others: every rank must
+    # derive the same chunk list from the same state (the round robin below relies on it), and
+    # ranks removing the same damaged chunk at once would race.
+    state = None
     if dist.is_main():
+        done_shards = [os.path.exists(os.path.join(cfg.out, s["data"])) and os.path.exists(os.path.join(cfg.out, s["model"]))
+                       for s in shards]
         for k, finished in enumerate(done_shards):
             if finished:  # leftovers of a kill between assembling a shard and removing its chunks
                 for leftover in glob.glob(os.path.join(partial, f"shard{k}_*.npy")):
                     os.remove(leftover)
-    existing = [{} if done_shards[k] else _existing_chunks(partial, k) for k in range(len(shards))]
-    dist.barrier()  # every rank has read the same state before anyone writes
+        existing = [{} if done_shards[k] else _existing_chunks(partial, k, shards[k]["count"], cfg.geometry)
+                    for k in range(len(shards))]
+        state = (done_shards, existing)
+    done_shards, existing = dist.broadcast_object(state)
     done = sum(s["count"] for s, d in zip(shards, done_shards) if d)
     done += sum(hi - lo for chunks in existing for lo, (hi, _, _) in chunks.items())
     # the chunks still to model, in a fixed order; rank r takes every world_size-th
@@ -329,7 +339,7 @@ def generate_dataset(cfg: GenerateConfig, progress: bool = True, on_chunk: Calla
         for k, shard in enumerate(shards):
             if done_shards[k]:
                 continue
-            chunks = _existing_chunks(partial, k)
+            chunks = _existing_chunks(partial, k, shard["count"], cfg.geometry)
             use = sorted((lo, hi, d, m) for lo, (hi, d, m) in chunks.items())
             _assemble(cfg.out, shard, use, cfg.geometry)
             for _, _, dpath, mpath in use:
@@ -359,23 +369,49 @@ def _batches(covered: np.ndarray, batch: int) -> list[tuple[int, int]]:
     return out
 
 
-def _existing_chunks(partial: str, k: int) -> dict[int, tuple[int, str, str]]:
-    """Complete chunks of shard ``k`` on disk: ``{lo: (hi, data_path, model_path)}``; unreadable ones are removed."""
+def _existing_chunks(partial: str, k: int, count: int | None = None, geometry: Geometry | None = None) -> dict[int, tuple[int, str, str]]:
+    """Complete chunks of shard ``k`` on disk: ``{lo: (hi, data_path, model_path)}``.
+
+    Anything that is not a complete, well-formed chunk of this shard (unreadable, truncated, the
+    wrong shapes, running past the shard's ``count`` samples, a name that is not ``shard<k>_<lo>``,
+    a folder) is removed, so that it is modelled again.
+    """
+    import shutil
+
+    pattern = re.compile(rf"shard{k}_(\d+)\.(data|model)\.npy$")
     found = {}
-    for dpath in glob.glob(os.path.join(partial, f"shard{k}_*.data.npy")):
-        lo = int(os.path.basename(dpath).split("_")[1].split(".")[0])
-        mpath = dpath.replace(".data.npy", ".model.npy")
-        if os.path.exists(mpath):
-            try:
-                n = np.load(dpath, mmap_mode="r").shape[0]
-                if np.load(mpath, mmap_mode="r").shape[0] != n:
-                    raise ValueError("chunk halves disagree")
-            except (ValueError, OSError, EOFError):  # damaged by hand or by a full disk: model it again
-                for p in (dpath, mpath):
-                    if os.path.exists(p):
-                        os.remove(p)
-                continue
-            found[lo] = (lo + n, dpath, mpath)
+    shape_d = None if geometry is None else tuple(geometry.survey.data_shape)
+    shape_m = None if geometry is None else (1, *geometry.grid.shape)
+    for path in sorted(glob.glob(os.path.join(partial, f"shard{k}_*"))):
+        if not os.path.lexists(path):  # removed with its other half
+            continue
+        name = os.path.basename(path)
+        m = pattern.match(name)
+        if m is None or not os.path.isfile(path):
+            shutil.rmtree(path, ignore_errors=True) if os.path.isdir(path) else os.remove(path)
+            continue
+        if m.group(2) != "data":
+            continue
+        lo = int(m.group(1))
+        dpath, mpath = path, path.replace(".data.npy", ".model.npy")
+        if not os.path.isfile(mpath):
+            continue  # the model half marks completion: not there yet, the chunk is modelled again
+        try:
+            d = np.load(dpath, mmap_mode="r")
+            mo = np.load(mpath, mmap_mode="r")
+            n = d.shape[0]
+            if mo.shape[0] != n or n == 0:
+                raise ValueError("chunk halves disagree")
+            if shape_d is not None and (tuple(d.shape[1:]) != shape_d or tuple(mo.shape[1:]) != shape_m):
+                raise ValueError("chunk of another geometry")
+            if count is not None and lo + n > count:
+                raise ValueError("chunk runs past its shard")
+        except (ValueError, OSError, EOFError):  # damaged by hand or by a full disk: model it again
+            for p in (dpath, mpath):
+                if os.path.exists(p):
+                    os.remove(p)
+            continue
+        found[lo] = (lo + n, dpath, mpath)
     return found
 
 

@@ -11,7 +11,7 @@ from hybridfwi.core.model import ShotRecord, VelocityModel
 from hybridfwi.core.survey import Geometry
 from hybridfwi.errors import InputError
 from hybridfwi.io.arrays import load_model_file
-from hybridfwi.io.atomic import atomic_save_npy
+from hybridfwi.io.atomic import atomic_save_npy, check_parent
 from hybridfwi.physics.forward import ForwardConfig, forward_model
 from hybridfwi.synth.families import FAMILIES, make_model
 
@@ -79,6 +79,8 @@ def resolve_model(spec: str, geometry: Geometry, seed: int = 0) -> np.ndarray:
         i = int(index) if index else 0
     except ValueError:
         raise InputError(f"--model {spec!r}: the index after ':' must be an integer") from None
+    if i < 0:
+        raise InputError(f"--model {spec!r}: the index after ':' must be >= 0")
     return make_model(name, seed, i, g.nz, g.nx)
 
 
@@ -95,12 +97,13 @@ def add_noise(data: np.ndarray, snr_db: float, seed: int) -> np.ndarray:
 def synthesize(cfg: SynthConfig) -> SynthResult:
     """Model a survey and write ``out`` (SEG-Y), its sidecar, and the true model (``.npy`` + SEG-Y)."""
     from hybridfwi.io.reader import sidecar_path
-    from hybridfwi.io.segy import write_model_segy, write_shots
+    from hybridfwi.io.segy import check_shots_fit, write_model_segy, write_shots
 
     if not cfg.out.lower().endswith((".segy", ".sgy")):
         raise InputError(f"--out {cfg.out!r} must end in .segy or .sgy")
     if os.path.isdir(cfg.out):
         raise InputError(f"--out {cfg.out!r} is a folder; give a file path ending in .segy")
+    check_parent(cfg.out)
     npy, msegy = model_paths(cfg.out)
     existing = [p for p in (cfg.out, sidecar_path(cfg.out), npy, msegy) if os.path.exists(p)]
     if existing and not cfg.overwrite:
@@ -108,6 +111,8 @@ def synthesize(cfg: SynthConfig) -> SynthResult:
     if cfg.snr_db is not None and not (np.isfinite(cfg.snr_db) and SNR_RANGE[0] <= cfg.snr_db <= SNR_RANGE[1]):
         raise InputError(f"--snr {cfg.snr_db!r} dB is outside {SNR_RANGE[0]:g}..{SNR_RANGE[1]:g} dB")
     cfg.geometry.validate()
+    check_shots_fit(cfg.geometry.survey)
+    cfg.geometry.check_size("--geometry", refine=cfg.forward.refine)
     v = resolve_model(cfg.model, cfg.geometry, cfg.seed)
     fwd = cfg.forward.covering(float(v.max()))
     data = forward_model(v, cfg.geometry.grid, cfg.geometry.survey, fwd)

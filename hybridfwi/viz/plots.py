@@ -12,7 +12,8 @@ from hybridfwi.core.survey import Survey
 from hybridfwi.io.atomic import atomic_path
 
 __all__ = ["plot_model", "plot_gathers", "plot_sample", "plot_gallery", "plot_file", "gallery_figure", "plot_model_panels",
-           "plot_history", "plot_gather_comparison", "plot_wavelet", "save_figure", "plot_compare_curves", "plot_suite_bars"]
+           "plot_history", "plot_gather_comparison", "plot_wavelet", "save_figure", "check_figure_path", "plot_compare_curves",
+           "plot_suite_bars"]
 
 
 def _plt():
@@ -135,17 +136,18 @@ def save_figure(fig, path: str | os.PathLike, dpi: int = 120) -> None:
     plt.close(fig)
 
 
-def _figure_path(out: str) -> None:
+def check_figure_path(out: str, what: str = "--out") -> None:
+    """Refuse a figure path with an unknown extension, a folder, or a parent folder that does not exist."""
     from hybridfwi.errors import InputError
 
     ext = os.path.splitext(out)[1].lower()
     if ext not in (".png", ".pdf", ".svg", ".jpg"):
-        raise InputError(f"{out!r}: use a .png, .pdf, .svg or .jpg file name")
+        raise InputError(f"{what} {out!r}: use a .png, .pdf, .svg or .jpg file name")
     if os.path.isdir(out):
-        raise InputError(f"{out!r} is a folder; give a file name")
+        raise InputError(f"{what} {out!r} is a folder; give a file name")
     folder = os.path.dirname(os.path.abspath(out))
     if not os.path.isdir(folder):
-        raise InputError(f"{out!r}: the folder {folder!r} does not exist")
+        raise InputError(f"{what} {out!r}: the folder {folder!r} does not exist")
 
 
 def plot_file(target: str, out: str, index: int = 0, spacing: float = 10.0, kind: str = "auto") -> str:
@@ -163,7 +165,7 @@ def plot_file(target: str, out: str, index: int = 0, spacing: float = 10.0, kind
     from hybridfwi.core.survey import PRESETS
     from hybridfwi.errors import InputError
 
-    _figure_path(out)
+    check_figure_path(out)
     if not os.path.exists(target):
         raise InputError(f"{target!r}: no such file or folder")
     if not (np.isfinite(spacing) and spacing > 0):
@@ -209,7 +211,7 @@ def gallery_figure(out: str, seed: int = 0, nz: int = 70, nx: int = 70, spacing:
     from hybridfwi.core.grid import Grid
     from hybridfwi.synth.families import FAMILIES, make_model
 
-    _figure_path(out)
+    check_figure_path(out, "--gallery")
     g = Grid(nz=nz, nx=nx, dz=spacing, dx=spacing)
     models = [VelocityModel(make_model(n, seed, 0, nz, nx), g) for n in FAMILIES]
     save_figure(plot_gallery(models, [n + (" (OOD)" if FAMILIES[n].ood else "") for n in FAMILIES], vmax=6000.0), out)

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hybridfwi.core.model import VelocityModel
+from hybridfwi.errors import InputError
 from hybridfwi.hybrid.compare import CompareConfig, compare
 from hybridfwi.hybrid.pipeline import HybridConfig, stderr_log
 from hybridfwi.inversion.problem import ProblemConfig
@@ -65,20 +66,30 @@ def run_compare(run: CompareRun) -> dict:
         name = os.path.splitext(os.path.basename(path))[0]
         initial[name] = load_model_file(path, g, "--initial model")
     methods = tuple(run.methods) + (("fwi_user",) if initial and "fwi_user" not in run.methods else ())
+    if true is None and methods and set(methods) <= {"fwi_smooth"}:  # not just dropped, leaving nothing to run
+        raise InputError("--methods fwi_smooth needs --true MODEL (its start is the smoothed true model); add --true or other methods")
     cfg = CompareConfig(hybrid=run.hybrid, methods=methods, smooth_sigma_m=run.smooth_sigma_m, initial=initial)
     cfg.validate(true is not None)
     if any(m in cfg.methods for m in ("dl", "hybrid")):
         from hybridfwi.dl.finetune import load_model
 
         load_model(run.hybrid.model, device="cpu")
+    from hybridfwi.hybrid.pipeline import fwi_config
+
+    fwi_config(problem, run.hybrid)  # the one FWI configuration of every method, checked before anything is written
     folder.create()
     finished = {}
     if run.resume:
         for name in os.listdir(folder.file("methods")) if os.path.isdir(os.path.join(folder.path, "methods")) else []:
             if name.endswith(".json"):
-                with open(os.path.join(folder.path, "methods", name), encoding="utf-8") as fh:
-                    rec = json.load(fh)
-                rec["model"] = np.load(os.path.join(folder.path, "models", name[:-5] + ".npy"))
+                try:
+                    with open(os.path.join(folder.path, "methods", name), encoding="utf-8") as fh:
+                        rec = json.load(fh)
+                    rec["model"] = np.load(os.path.join(folder.path, "models", name[:-5] + ".npy"), allow_pickle=False)
+                    if np.shape(rec["model"]) != g.shape:
+                        continue
+                except (OSError, ValueError, EOFError, TypeError):  # damaged by hand or a full disk: that method is redone
+                    continue
                 finished[name[:-5]] = rec
 
     def keep(name: str, rec: dict) -> None:

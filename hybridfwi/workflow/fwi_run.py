@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hybridfwi.core.model import ShotRecord, VelocityModel
+from hybridfwi.errors import InputError
 from hybridfwi.inversion.config import FWIConfig
 from hybridfwi.inversion.problem import Problem, ProblemConfig
 from hybridfwi.io.reader import GeometryOverride
@@ -29,7 +30,8 @@ class FWIRun:
         survey: shot-gather SEG-Y/SU file (field or synthetic).
         initial: starting-model spec (see :func:`~hybridfwi.inversion.initial.initial_model`).
         out: run folder.
-        config_file: FWI settings from a JSON file (``FWIConfig`` fields), or None.
+        config_file: FWI settings from a JSON file (``FWIConfig`` fields), or None; ``config_path``: that
+            file, named in error messages.
         overrides: FWI settings given as options (they win over the file and the problem's choices).
         true: true model file on the problem grid, to report model errors.
         geometry: positions for files without geometry. problem: grid/band/time choices.
@@ -41,6 +43,7 @@ class FWIRun:
     out: str
     config_file: dict | None = None
     overrides: dict = field(default_factory=dict)
+    config_path: str | None = None
     true: str | None = None
     geometry: GeometryOverride = field(default_factory=GeometryOverride)
     problem: ProblemConfig = field(default_factory=ProblemConfig)
@@ -48,9 +51,18 @@ class FWIRun:
     progress: bool = True
 
 
-def resolve_fwi_config(problem: Problem, config_file: dict | None, overrides: dict) -> FWIConfig:
+def resolve_fwi_config(problem: Problem, config_file: dict | None, overrides: dict, config_path: str | None = None) -> FWIConfig:
     """Defaults, then the problem's choices (bands, low cut, misfit and wavelet estimation for
     field data, water frozen), then the config file, then explicit options."""
+    try:
+        return _resolve_fwi_config(problem, config_file, overrides)
+    except InputError as exc:
+        if not config_file:
+            raise
+        raise InputError(f"{exc} (FWI settings from --config {config_path or 'file'!r} and the options)") from None
+
+
+def _resolve_fwi_config(problem: Problem, config_file: dict | None, overrides: dict) -> FWIConfig:
     cfg = FWIConfig(bands=list(problem.bands), low_cut=problem.low_cut, misfit=problem.default_misfit,
                     estimate_wavelet=not problem.known_wavelet)
     w = problem.water
@@ -79,10 +91,14 @@ def run_fwi(run: FWIRun) -> dict:
                                         "overrides": run.overrides, "true": run.true, "geometry": run.geometry.__dict__,
                                         "problem": run.problem.to_dict()}, run.resume).check()
     sf, problem = load_problem(run.survey, run.geometry, run.problem)
-    cfg = resolve_fwi_config(problem, run.config_file, run.overrides)
+    cfg = resolve_fwi_config(problem, run.config_file, run.overrides, run.config_path)
     g, record = problem.grid, problem.record
     ref = reference_model(g, problem.water, vmax=min(4000.0, cfg.vmax - 1.0))
     v0 = initial_model(run.initial, g, ref)
+    lo, hi = float(v0.min()), float(v0.max())
+    if lo < cfg.vmin or hi > cfg.vmax:  # the bounded parameterisation would clip it without a word
+        raise InputError(f"--initial {run.initial!r} spans {lo:g}..{hi:g} m/s, outside vmin {cfg.vmin:g} .. vmax {cfg.vmax:g} m/s; "
+                         f"widen --vmin/--vmax or give a starting model inside them")
     span = cfg.vmax - cfg.vmin
     true = load_model_file(run.true, g, "true model") if run.true else None
     folder.create()
@@ -134,8 +150,11 @@ def run_fwi(run: FWIRun) -> dict:
 
 
 def _figures(folder: RunFolder, record: ShotRecord, grid, v0, final, true, history, cfg: FWIConfig, w0, w1) -> None:
+    from hybridfwi import dist
     from hybridfwi.viz.plots import plot_gather_comparison, plot_history, plot_model_panels
 
+    if not dist.is_main():  # only rank 0 writes figures: the others skip modelling the gathers for them
+        return
     models = [VelocityModel(v0, grid), VelocityModel(final, grid)] + ([VelocityModel(true, grid)] if true is not None else [])
     titles = ["initial", "final (FWI)"] + (["true"] if true is not None else [])
     folder.save_figure("models.png", plot_model_panels(models, titles))
@@ -147,11 +166,12 @@ def _gathers(record: ShotRecord, grid, models_wavelets, cfg: FWIConfig):
     """The middle shot observed, modelled in each (model, wavelet), and the last residual."""
     import torch
 
+    from hybridfwi import dist
     from hybridfwi.inversion.fwi import forward_config
     from hybridfwi.physics.forward import resolve_device, simulate
 
     shot = record.survey.n_shots // 2
-    dev = resolve_device(cfg.device)
+    dev = resolve_device(dist.device_for(cfg.device))  # this rank's GPU under torchrun
     recs = [record]
     with torch.no_grad():
         for v, w in models_wavelets:

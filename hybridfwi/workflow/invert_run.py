@@ -60,14 +60,17 @@ def run_invert(run: InvertRun) -> dict:
     folder = RunFolder(run.out, "invert", settings, run.resume).check()
     run.hybrid.validate()
     log = stderr_log if run.progress else None
-    if log:
-        log(f"[0/6] reading {run.survey}")
     sf, problem = load_problem(run.survey, run.geometry, run.problem)
     g = problem.grid
     true = load_model_file(run.true, g, "true model") if run.true else None
     from hybridfwi.dl.finetune import load_model
 
     load_model(run.hybrid.model, device="cpu")  # a damaged or missing network is bad input: before anything is written
+    from hybridfwi.hybrid.pipeline import fwi_config
+
+    fwi_config(problem, run.hybrid)  # the FWI settings this problem gets, checked before anything is written
+    if log:  # only now: bad input is one line, with no stage line before it
+        log(f"[0/6] read {run.survey}")
     folder.create()
     res = run_hybrid(problem, run.hybrid, true=true, fwi_checkpoint=folder.file("fwi", "checkpoint.pt"), resume=run.resume,
                      log=log, progress=run.progress, pga_checkpoint=folder.file("physics_checkpoint.pt"))

@@ -76,6 +76,9 @@ def run_evaluate(model: str | None, data: list[str], out: str, device: str = "au
         raise InputError(f"--out {out!r} must be a .json file")
     if os.path.isdir(out):
         raise InputError(f"--out {out!r} is a folder; give a .json file name")
+    from hybridfwi.io.atomic import check_parent
+
+    check_parent(out)
     res = evaluate(EvalConfig(model=model, data=list(data), device=device))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     atomic_write_text(out, to_json(res))

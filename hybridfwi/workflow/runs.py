@@ -63,9 +63,12 @@ class RunFolder:
 
     def check(self) -> "RunFolder":
         """Refuse a folder that is a file, that holds something else, or that holds another run."""
+        from hybridfwi.io.atomic import check_parent
+
         p = self.path
         if os.path.exists(p) and not os.path.isdir(p):
             raise InputError(f"--out {p!r} is a file; give a folder for the run")
+        check_parent(p)
         if os.path.isdir(p) and os.listdir(p):
             marker = os.path.join(p, MARKER)
             if not os.path.exists(marker):
@@ -94,7 +97,8 @@ class RunFolder:
 
     def file(self, *name: str) -> str:
         path = os.path.join(self.path, *name)
-        os.makedirs(os.path.dirname(path), exist_ok=True)
+        if dist.is_main():  # only rank 0 writes, folders included
+            os.makedirs(os.path.dirname(path), exist_ok=True)
         return path
 
     def save_npy(self, name: str, array: np.ndarray) -> str:
