@@ -430,7 +430,7 @@ def test_invert_and_predict_adapt_the_network_to_another_geometry(tiny_data, tin
     assert runner.invoke(cli, ["synth", "--model", "flatfault-a:1", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
                                "--seed", "200003"]).exit_code == 0
     cache = str(tmp_path / "cache")
-    common = ["--model", tiny_base, "--adapt-samples", "2", "--adapt-epochs", "1", "--cache", cache, "--no-progress", "--device", "cpu"]
+    common = ["--model", tiny_base, "--adapt", "on", "--adapt-samples", "2", "--adapt-epochs", "1", "--cache", cache, "--no-progress", "--device", "cpu"]
     inv = ["invert", str(s), "--iterations", "1", "--bands", "full", "--true", str(tmp_path / "s.model.npy"), *common]
     r = runner.invoke(cli, inv + ["--out", str(tmp_path / "inv")])
     assert r.exit_code == 0, r.output
@@ -447,7 +447,7 @@ def test_invert_and_predict_adapt_the_network_to_another_geometry(tiny_data, tin
     assert r.exit_code == 0, r.output
     assert json.loads((tmp_path / "inv2" / "report.json").read_text())["adapted"]["reused"] is True
     # --adapt off reads the survey through the frame with the base network as it is
-    r = runner.invoke(cli, ["predict", str(s), "--out", str(tmp_path / "pred_off"), "--adapt", "off", *common])
+    r = runner.invoke(cli, ["predict", str(s), "--out", str(tmp_path / "pred_off"), *common, "--adapt", "off"])
     assert r.exit_code == 0, r.output
     off = json.loads((tmp_path / "pred_off" / "report.json").read_text())
     assert off["adapted"] is None and not off["network_frame"]["identity"]

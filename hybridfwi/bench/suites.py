@@ -158,7 +158,7 @@ def _geometry(spec: dict) -> Geometry:
         return geo
     if g == "streamer-3.5km":
         grid = Grid(nz=71, nx=141, dz=25.0, dx=25.0)
-        return Geometry(grid, _streamer(3500.0, 12, 2000.0, 100.0, 25.0, 25.0, 6.0, 0.004, 900, 1100.0))
+        return Geometry(grid, _streamer(3500.0, 8, 2000.0, 100.0, 25.0, 25.0, 6.0, 0.004, 900, 1100.0))
     if g == "split-2.1km":
         grid = Grid(nz=71, nx=141, dz=15.0, dx=15.0)
         sx = np.linspace(150.0, 1950.0, 7)
@@ -168,7 +168,7 @@ def _geometry(spec: dict) -> Geometry:
         return Geometry(grid, s)
     if g == "streamer-4km":
         grid = Grid(nz=97, nx=161, dz=25.0, dx=25.0)
-        return Geometry(grid, _streamer(4000.0, 12, 2500.0, 100.0, 25.0, 25.0, 6.0, 0.004, 1000, 1200.0))
+        return Geometry(grid, _streamer(4000.0, 8, 2500.0, 100.0, 25.0, 25.0, 6.0, 0.004, 1000, 1200.0))
     raise InputError(f"unknown suite geometry {g!r}")
 
 

@@ -127,8 +127,8 @@ def network_options(f):
     for opt in reversed([
         click.option("--model", default=None, metavar="CKPT[+ADAPTER]", help="DL network [the shipped foundation model]."),
         click.option("--adapt", type=click.Choice(["auto", "on", "off"]), default="auto", show_default=True,
-                     help="Fine-tune the network (LoRA) on synthetic data in this survey's geometry; auto: when the geometry "
-                          "is not the network's own. The adapter is cached."),
+                     help="Fine-tune the network (LoRA) on synthetic data in this survey's geometry; auto: when the network "
+                          "frame reads under half of the network's traces from the data (sparse surveys). The adapter is cached."),
         click.option("--adapt-samples", type=click.IntRange(min=1), default=32, show_default=True,
                      help="Synthetic samples per family for --adapt."),
         click.option("--adapt-epochs", type=click.IntRange(min=1), default=10, show_default=True),

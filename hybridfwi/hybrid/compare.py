@@ -111,7 +111,7 @@ def compare(problem: Problem, cfg: CompareConfig, true: np.ndarray | None = None
 
     def finish(name: str, model: np.ndarray, curve: list[dict], iters: int, wall: float, extra: dict | None = None) -> None:
         m, _ = data_misfit(VelocityModel(model, g), prep.record, fcfg, wavelet=prep.wavelet, band_hz=band,
-                           estimate=not problem.known_wavelet)
+                           estimate=problem.estimate_wavelet)
         rec = {"data_misfit": m, "fwi_iterations": iters, "wall_time_s": wall, "curve": curve, "model": model}
         if true is not None:
             rec |= model_metrics(model, true)

@@ -43,7 +43,8 @@ class HybridConfig:
 
     Attributes:
         model: network spec (CKPT[+ADAPTER]; None = the shipped foundation model).
-        adapt: ``auto`` (fine-tune when the survey's geometry is not the network's), ``on``, ``off``.
+        adapt: ``auto`` (fine-tune when the network frame reads under half of the network's traces from
+            the survey's data), ``on`` (always, for another geometry), ``off``.
         adapt_samples, adapt_epochs, adapt_rank: the survey adaptation recipe.
         cache: adapter cache folder (None: ``$HYBRIDFWI_CACHE`` or ``~/.cache/hybridfwi``).
         iterations: FWI iterations per band: the budget every method gets.
@@ -95,10 +96,10 @@ def fwi_config(problem: Problem, cfg: HybridConfig) -> FWIConfig:
     base = cfg.fwi or FWIConfig()
     fcfg = FWIConfig(**{**base.to_dict(), "bands": list(problem.bands), "low_cut": problem.low_cut, "iterations": cfg.iterations,
                         "device": cfg.device})
-    if not problem.known_wavelet:
+    if problem.estimate_wavelet:
         fcfg.estimate_wavelet = True
-        if cfg.fwi is None:
-            fcfg.misfit = problem.default_misfit
+    if cfg.fwi is None:
+        fcfg.misfit = problem.default_misfit
     w = problem.water
     if w is not None and w.seabed_depth is not None and fcfg.freeze_above_m is None:
         fcfg.freeze_above_m = float(w.seabed_depth)
@@ -169,9 +170,9 @@ def prepare(problem: Problem, cfg: HybridConfig, stages: Stages, with_dl: bool =
     fcfg = fwi_config(problem, cfg)
     g, record = problem.grid, problem.record
     s = record.survey
-    stages.start("start", "1-D reference model" + ("" if problem.known_wavelet else " and source wavelet"))
+    stages.start("start", "1-D reference model" + (" and source wavelet" if problem.estimate_wavelet else ""))
     v_ref = reference_model(g, problem.water, vmax=min(4000.0, fcfg.vmax - 1.0))
-    if problem.known_wavelet:
+    if not problem.estimate_wavelet:
         w = s.wavelet.array(s.nt, s.dt)
     else:
         w = estimate_wavelet_in(v_ref, g, record, fcfg)
@@ -183,7 +184,13 @@ def prepare(problem: Problem, cfg: HybridConfig, stages: Stages, with_dl: bool =
     _, mcfg = load_model(cfg.model, device="cpu")
     usable_low = problem.info.get("spectrum_hz", {}).get("usable_low") if problem.field_data else None
     frame = frame_for(mcfg, g, record, usable_low)
-    do_adapt = cfg.adapt == "on" or (cfg.adapt == "auto" and not frame.identity)
+    # auto: adapt only where the frame reads too few of the network's traces from the data (sparse
+    # surveys). Where it reads them well, adapting did not improve the DL start consistently on the
+    # dev suite (validation seeds; benchmarks/results/dev_choices.json) and costs minutes per survey.
+    if not frame.identity:
+        frame.plans()
+    coverage = min(frame.coverage) if frame.coverage else 1.0
+    do_adapt = cfg.adapt == "on" or (cfg.adapt == "auto" and not frame.identity and coverage < 0.5)
     model_spec = cfg.model
     if do_adapt and ("+" in (cfg.model or "") or _is_adapter(cfg.model)):
         do_adapt = False  # auto: an adapter given as --model is used as it is
@@ -258,7 +265,7 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
                 blend(prep.reference, prep.dl, wgt)
         choice = choose_start(cands, problem, fcfg)
         start_name, start = choice.name, cands[choice.name]
-        if choice.wavelets.get(start_name) is not None and not problem.known_wavelet:
+        if choice.wavelets.get(start_name) is not None and problem.estimate_wavelet:
             wavelet = choice.wavelets[start_name]
         if log:
             log("    " + choice.message)

@@ -90,7 +90,7 @@ def choose_start(candidates: dict[str, np.ndarray], problem: Problem, fcfg: FWIC
     score_cfg = FWIConfig(**{**fcfg.to_dict(), "misfit": "gc"})
     misfits, wavelets = {}, {}
     for name, v in candidates.items():
-        m, w = data_misfit(VelocityModel(v, problem.grid), problem.record, score_cfg, band_hz=band, estimate=not problem.known_wavelet)
+        m, w = data_misfit(VelocityModel(v, problem.grid), problem.record, score_cfg, band_hz=band, estimate=problem.estimate_wavelet)
         misfits[name], wavelets[name] = float(m), w
     best = min(misfits, key=misfits.get)
     if prefer in misfits and misfits[prefer] <= misfits[best] * 1.005:

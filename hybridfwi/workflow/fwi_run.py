@@ -64,7 +64,7 @@ def resolve_fwi_config(problem: Problem, config_file: dict | None, overrides: di
 
 def _resolve_fwi_config(problem: Problem, config_file: dict | None, overrides: dict) -> FWIConfig:
     cfg = FWIConfig(bands=list(problem.bands), low_cut=problem.low_cut, misfit=problem.default_misfit,
-                    estimate_wavelet=not problem.known_wavelet)
+                    estimate_wavelet=problem.estimate_wavelet)
     w = problem.water
     if w is not None and w.seabed_depth is not None:
         cfg.freeze_above_m = float(w.seabed_depth)
@@ -102,7 +102,7 @@ def run_fwi(run: FWIRun) -> dict:
     span = cfg.vmax - cfg.vmin
     true = load_model_file(run.true, g, "true model") if run.true else None
     folder.create()
-    if problem.known_wavelet:
+    if not problem.estimate_wavelet:
         w0 = record.survey.wavelet.array(record.survey.nt, record.survey.dt)
     else:
         w0 = estimate_wavelet_in(np.clip(v0, cfg.vmin + 1e-3 * span, cfg.vmax - 1e-3 * span), g, record, cfg)
@@ -115,7 +115,7 @@ def run_fwi(run: FWIRun) -> dict:
             engine.load(ckpt)
     result = engine.run(progress=run.progress)
     final = result.model.values
-    estimate = not problem.known_wavelet
+    estimate = problem.estimate_wavelet
     m0, w_init = data_misfit(VelocityModel(v0, g), record, cfg, w0, estimate=estimate)
     m1, w_final = data_misfit(result.model, record, cfg, result.wavelet, estimate=estimate)
     report: dict = {

@@ -77,7 +77,7 @@ def run_invert(run: InvertRun) -> dict:
     prep, fcfg = res.prepared, res.prepared.fcfg
     refined = res.fwi.model.values
     band = fcfg.stages[-1]
-    estimate = not problem.known_wavelet
+    estimate = problem.estimate_wavelet
     misfits = {}
     for name, v in (("gradient", prep.reference), ("dl", prep.dl), ("start", res.start), ("refined", refined)):
         misfits[name], _ = data_misfit(VelocityModel(v, g), prep.record, fcfg, prep.wavelet, band_hz=band, estimate=estimate)
