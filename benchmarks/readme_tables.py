@@ -2,6 +2,7 @@
 
     python benchmarks/readme_tables.py            # prints every table
     python benchmarks/readme_tables.py marmousi   # one suite
+    python benchmarks/readme_tables.py --write README.md   # fills README's <!-- results:KEY --> blocks
 
 Reads ``benchmarks/results/benchmark_<suite>/results.json`` (``hybridfwi benchmark run``) and prints,
 per family: the cases, each method's median RMSE (or MAE for the OpenFWI suites), the hybrid's
@@ -113,20 +114,93 @@ def targets(suite: str, res: dict) -> list[str]:
     return out
 
 
-def main() -> None:
-    suites = sys.argv[1:] or ["marmousi", "ood", "openfwi-a", "openfwi-b"]
-    for s in suites:
+def suite_block(s: str) -> str:
+    res = load(s)
+    if res is None:
+        return f"(no results file for `{s}` yet)\n"
+    m = res.get("machine", {})
+    head = (f"`benchmarks/results/benchmark_{s}/results.json`: {len(res['cases'])} cases, "
+            f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores{', ' + m['gpu'] if m.get('gpu') else ''}.\n\n")
+    body = openfwi_table(res) if s.startswith("openfwi") else rmse_table(res)
+    if s in ("marmousi", "ood"):
+        body += "\n" + cases_table(res)
+    return head + body + "\n" + "".join(f"- {t}\n" for t in targets(s, res))
+
+
+def example_block() -> str:
+    out = []
+    for name, label in (("example", "shipped example"), ("viking", "Viking Graben, 4 shots")):
+        path = os.path.join(RESULTS, f"invert_{name}.json")
+        if not os.path.exists(path):
+            continue
+        with open(path, encoding="utf-8") as fh:
+            r = json.load(fh)
+        rep, m = r["report"], r["machine"]
+        line = (f"{label} (`benchmarks/results/invert_{name}.json`, {m.get('cpu')}, {m.get('cores')} cores, "
+                f"{r['wall_time_s']:.0f} s end to end): data misfit ({rep.get('data_misfit_band')}) 1-D "
+                f"{rep['data_misfit_gradient']:.3f}, DL {rep['data_misfit_dl']:.3f}, refined {rep['data_misfit_refined']:.3f}")
+        if rep.get("model_rmse_ms"):
+            k = rep["model_rmse_ms"]
+            line += f"; model RMSE 1-D {k['gradient']:.0f}, DL {k['dl']:.0f}, refined {k['refined']:.0f} m/s"
+        if rep.get("water"):
+            w = rep["water"]
+            line += f"; water {w['velocity_ms']:.0f} m/s, seabed picked at {w['seabed_depth_picked_m']:.0f} m"
+        out.append(f"- {line}.")
+    return "\n".join(out) + "\n"
+
+
+def loses_block() -> str:
+    out = []
+    for s in ("marmousi", "ood", "openfwi-a", "openfwi-b"):
         res = load(s)
         if res is None:
-            print(f"## {s}: no results file\n")
             continue
+        for cid, c in res["cases"].items():
+            r = c.get("ratio_hybrid_to_fwi_gradient_rmse")
+            if r is not None and r > 1.0:
+                mm = c["methods"]
+                out.append(f"- `{s}` {cid}: hybrid {mm['hybrid']['rmse_ms']:.0f} m/s against FWI from the 1-D start "
+                           f"{mm['fwi_gradient']['rmse_ms']:.0f} m/s (ratio {r:.2f}; start used: {c.get('start') or 'dl'}).")
+    return ("\n".join(out) if out else "- no case in the committed suites ends worse than FWI from the 1-D start.") + "\n"
+
+
+def scaling_block() -> str:
+    path = os.path.join(RESULTS, "scaling_cpu.json")
+    if not os.path.exists(path):
+        return "(no scaling results yet)\n"
+    with open(path, encoding="utf-8") as fh:
+        r = json.load(fh)
+    return "```\n" + json.dumps(r.get("summary", r), indent=1)[:2000] + "\n```\n"
+
+
+def blocks() -> dict:
+    b = {s: suite_block(s) for s in ("marmousi", "ood", "openfwi-a", "openfwi-b")}
+    b |= {"example": example_block(), "loses": loses_block(), "scaling": scaling_block()}
+    return b
+
+
+def write(readme: str) -> None:
+    """Replace each ``<!-- results:KEY -->...<!-- /results:KEY -->`` block of ``readme``."""
+    import re
+
+    with open(readme, encoding="utf-8") as fh:
+        text = fh.read()
+    for key, body in blocks().items():
+        pat = re.compile(rf"(<!-- results:{re.escape(key)} -->)(.*?)(<!-- /results:{re.escape(key)} -->)", re.S)
+        text = pat.sub(lambda m: m.group(1) + "\n" + body + m.group(3), text)
+    with open(readme + ".tmp", "w", encoding="utf-8") as fh:
+        fh.write(text)
+    os.replace(readme + ".tmp", readme)
+
+
+def main() -> None:
+    if len(sys.argv) == 3 and sys.argv[1] == "--write":
+        write(sys.argv[2])
+        return
+    suites = sys.argv[1:] or ["marmousi", "ood", "openfwi-a", "openfwi-b"]
+    for s in suites:
         print(f"## {s}\n")
-        print(openfwi_table(res) if s.startswith("openfwi") else rmse_table(res))
-        if s in ("marmousi", "ood"):
-            print(cases_table(res))
-        for t in targets(s, res):
-            print(f"- {t}")
-        print()
+        print(suite_block(s))
 
 
 if __name__ == "__main__":

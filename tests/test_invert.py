@@ -19,7 +19,7 @@ def test_invert_dl_then_fwi_on_a_synthetic_survey(tmp_path):
     assert r.exit_code == 0, r.output
     out = tmp_path / "run"
     r = runner.invoke(cli, ["invert", str(s), "--out", str(out), "--true", str(tmp_path / "s.model.npy"),
-                            "--iterations", "3", "--bands", "full", "--no-progress", "--device", "cpu"])
+                            "--iterations", "3", "--bands", "full", "--physics-steps", "0", "--no-progress", "--device", "cpu"])
     assert r.exit_code == 0, r.output
     assert "refined" in r.output and "start:" in r.output
     for name in ("velocity_dl.npy", "velocity_dl.segy", "velocity_refined.npy", "velocity_refined.segy", "velocity_gradient.npy",
@@ -32,6 +32,7 @@ def test_invert_dl_then_fwi_on_a_synthetic_survey(tmp_path):
         assert key in rep or (key == "water" and not rep["problem"]["marine"]), key
     assert rep["adapted"] is None and rep["network_frame"]["identity"]  # the survey is the network's geometry
     assert not rep["field_data"] and rep["misfit"] == "l2" and rep["warnings"] == []
+    assert rep["physics_guided"] is None and not (out / "velocity_physics.npy").exists()  # --physics-steps 0: pixel FWI only
     assert set(rep["model_rmse_ms"]) == {"gradient", "dl", "start", "refined"}
     assert set(rep["metrics"]["refined"]) == {"mae_ms", "rmse_ms", "mae_norm", "ssim"}
     # the safeguard scored the reference, the DL model and a blend, and started from the best of them
@@ -76,7 +77,7 @@ def test_invert_shipped_marine_example_adapts_and_orders_the_models(tmp_path):
     true_seabed = float(np.mean((true < 1540).sum(axis=0))) * 15.0
     assert abs(rep["water"]["velocity_ms"] - true[0, 0]) < 0.03 * true[0, 0]
     assert abs(rep["water"]["seabed_depth_picked_m"] - true_seabed) < 0.15 * true_seabed
-    assert set(rep["model_rmse_ms"]) == {"gradient", "dl", "start", "refined"}
+    assert set(rep["model_rmse_ms"]) - {"physics"} == {"gradient", "dl", "start", "refined"}
     scores = rep["start"]["low_band_misfits"]
     best = min(scores, key=scores.get)
     assert rep["start"]["chosen"] == best or scores["dl"] <= 1.005 * scores[best]

@@ -25,9 +25,10 @@ def hybrid_options(f):
         click.option("--iterations", type=click.IntRange(min=1), default=HybridConfig.iterations, show_default=True,
                      help="FWI iterations per band (the budget; physics-guided steps count against it)."),
         click.option("--config", "config_path", default=None, metavar="FWI.json", help="Further FWI settings (vmin, vmax, misfit, ...)."),
-        click.option("--physics-steps", type=click.IntRange(min=0), default=HybridConfig.pga_steps, show_default=True,
+        click.option("--physics-steps", type=click.IntRange(min=0), default=None,
                      help="Physics-guided adaptation: train a LoRA adapter of the network through the wave equation for this "
-                          "many steps before pixel FWI (each counts as an FWI iteration)."),
+                          "many steps before pixel FWI (each counts as an FWI iteration of the first band) "
+                          "[two thirds of --iterations: 10 of 15; 0 turns it off]."),
         click.option("--safeguard/--no-safeguard", default=True, show_default=True,
                      help="Choose the start (1-D reference, DL model or a blend) by low-band data misfit."),
     ]):

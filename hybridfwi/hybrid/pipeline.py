@@ -10,7 +10,7 @@ announced through ``log`` and timed:
 3. **dl**: the network's prediction through its frame (:mod:`hybridfwi.dl.frame`), water imposed;
 4. **choose**: the safeguard (:func:`~hybridfwi.hybrid.start.choose_start`): the reference, the DL
    model and their blends scored by low-band data misfit; the best is the start;
-5. **physics** (optional, ``pga_steps``): the network itself tuned through the wave equation
+5. **physics** (``pga_steps``, 10 of 15 first-band iterations by default): the network itself tuned through the wave equation
    (:mod:`hybridfwi.hybrid.pga`), each step counted as an FWI iteration;
 6. **fwi**: FWI from the start with the remaining iteration budget (the water layer frozen).
 
@@ -51,7 +51,11 @@ class HybridConfig:
         fwi: further FWI settings (None: defaults); bands, low cut, iterations and device are the problem's/these.
         safeguard: choose the start by low-band data misfit among the reference, the DL model and blends.
         blends: blend weights (of the DL model, in slowness) offered to the safeguard.
-        pga_steps: physics-guided adaptation steps before pixel FWI (taken from the first band's budget).
+        pga_steps: physics-guided adaptation steps before pixel FWI (taken from the first band's budget);
+            None: two thirds of ``iterations`` (10 of 15), and none when ``iterations`` is 1. Chosen on the
+            dev suite (validation seeds): 5 and 10 steps both ended below 0 steps on all 3 dev cases,
+            10 lowest on 2 of them
+            (``benchmarks/results/dev_choices.json``).
         pga_lr, pga_rank: its Adam step and LoRA rank.
         device: ``auto``, ``cpu`` or ``cuda``.
     """
@@ -66,7 +70,7 @@ class HybridConfig:
     fwi: FWIConfig | None = None
     safeguard: bool = True
     blends: tuple = (0.5,)
-    pga_steps: int = 0
+    pga_steps: int | None = None
     pga_lr: float = 1e-3
     pga_rank: int = 4
     device: str = "auto"
@@ -78,11 +82,23 @@ class HybridConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {v!r}")
+        if self.pga_steps is None:
+            return self._validate_rest()
         if isinstance(self.pga_steps, bool) or not isinstance(self.pga_steps, (int, np.integer)) or self.pga_steps < 0:
             raise InputError(f"--physics-steps must be an integer >= 0, got {self.pga_steps!r}")
         if self.pga_steps >= self.iterations:
             raise InputError(f"--physics-steps ({self.pga_steps}) must leave FWI iterations in the first band (--iterations "
                              f"{self.iterations})")
+        return self._validate_rest()
+
+    @property
+    def physics_steps(self) -> int:
+        """Physics-guided steps this configuration runs (``pga_steps`` resolved)."""
+        if self.pga_steps is not None:
+            return int(self.pga_steps)
+        return max(0, min(self.iterations - 1, round(2 * self.iterations / 3)))
+
+    def _validate_rest(self) -> "HybridConfig":
         for w in self.blends:
             if not 0.0 < w < 1.0:
                 raise InputError(f"blend weights must lie strictly between 0 and 1, got {w!r}")
@@ -230,8 +246,9 @@ class HybridResult:
     Attributes:
         prepared: reference, wavelet, DL model, frame, adaptation.
         choice: the safeguard's decision (None with ``safeguard`` off: the DL model is the start).
-        start: the model FWI started from ``(nz, nx)`` m/s.
-        pga: the physics-guided adaptation's result (None when it did not run).
+        start: the start the safeguard chose ``(nz, nx)`` m/s (before physics-guided steps).
+        pga: the physics-guided adaptation's result (None when it did not run); its ``velocity`` is
+            the model pixel FWI started from.
         fwi: the FWI result (history, final model, wavelet).
         timings: seconds per stage.
         curve: per iteration from the start (physics-guided steps, then FWI): data misfit, wall time,
@@ -244,6 +261,11 @@ class HybridResult:
     pga: object
     fwi: FWIResult
     timings: dict
+
+    @property
+    def fwi_start(self) -> np.ndarray:
+        """The model pixel FWI started from: after the physics-guided steps when they ran."""
+        return self.start if self.pga is None else self.pga.velocity
     curve: list
 
 
@@ -273,20 +295,21 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
     wall0 = 0.0
     curve_head: list = []
     iters_used = 0
-    if cfg.pga_steps and start_name != "reference":
+    # physics-guided steps tune a network: none when the start is the 1-D reference or when the DL
+    # model was given without the network that made it
+    if cfg.physics_steps and start_name != "reference" and prep.frame is not None:
         from hybridfwi.hybrid.pga import PGAConfig, physics_adapt
 
-        stages.start("physics", f"physics-guided adaptation of the network ({cfg.pga_steps} steps through the wave equation)")
-        pga_result = physics_adapt(problem, prep, PGAConfig(steps=cfg.pga_steps, lr=cfg.pga_lr, rank=cfg.pga_rank), start, wavelet,
+        stages.start("physics", f"physics-guided adaptation of the network ({cfg.physics_steps} steps through the wave equation)")
+        pga_result = physics_adapt(problem, prep, PGAConfig(steps=cfg.physics_steps, lr=cfg.pga_lr, rank=cfg.pga_rank), start, wavelet,
                                    true=true, checkpoint=pga_checkpoint, resume=resume, progress=progress)
-        start = pga_result.velocity
         curve_head = pga_result.curve[:-1]
         wall0 = pga_result.curve[-1]["wall_time_s"]
-        iters_used = cfg.pga_steps
-    stages.start("fwi", f"FWI from the {'physics-adapted ' if cfg.pga_steps else ''}{start_name} start: bands "
+        iters_used = cfg.physics_steps
+    stages.start("fwi", f"FWI from the {'physics-adapted ' if pga_result is not None else ''}{start_name} start: bands "
                         f"{', '.join('full' if b is None else f'{b:g} Hz' for b in fcfg.stages)}, {fcfg.iterations} iterations each")
     # the physics-guided steps come out of the first band's budget
-    engine = FWI(prep.record, VelocityModel(start, g), fcfg, true=true, checkpoint=fwi_checkpoint, wavelet=wavelet,
+    engine = FWI(prep.record, VelocityModel(start if pga_result is None else pga_result.velocity, g), fcfg, true=true, checkpoint=fwi_checkpoint, wavelet=wavelet,
                  skip_first=iters_used)
     if resume and fwi_checkpoint:
         import os

@@ -79,11 +79,17 @@ def run_invert(run: InvertRun) -> dict:
     band = fcfg.stages[-1]
     estimate = problem.estimate_wavelet
     misfits = {}
-    for name, v in (("gradient", prep.reference), ("dl", prep.dl), ("start", res.start), ("refined", refined)):
+    stages_models = [("gradient", prep.reference), ("dl", prep.dl), ("start", res.start)]
+    if res.pga is not None:
+        stages_models.append(("physics", res.pga.velocity))
+    stages_models.append(("refined", refined))
+    for name, v in stages_models:
         misfits[name], _ = data_misfit(VelocityModel(v, g), prep.record, fcfg, prep.wavelet, band_hz=band, estimate=estimate)
     folder.save_npy("velocity_gradient.npy", prep.reference)
     folder.save_model("velocity_dl", VelocityModel(prep.dl, g), note="hybridfwi DL prediction (initial model)")
     folder.save_npy("velocity_start.npy", res.start)
+    if res.pga is not None:
+        folder.save_npy("velocity_physics.npy", res.pga.velocity)
     folder.save_model("velocity_refined", res.fwi.model, note="hybridfwi refined model (FWI from the chosen start)")
     folder.save_npy("fwi/wavelet.npy", res.fwi.wavelet)
     folder.save_json("fwi/history.json", res.fwi.history)
@@ -92,6 +98,9 @@ def run_invert(run: InvertRun) -> dict:
     if res.choice is not None and res.choice.name not in ("dl", "reference"):
         panels.insert(2, VelocityModel(res.start, g))
         titles.insert(2, f"start ({res.choice.name})")
+    if res.pga is not None:
+        panels.insert(len(panels) - 1, VelocityModel(res.pga.velocity, g))
+        titles.insert(len(titles) - 1, f"after {res.pga.summary().get('steps', '')} physics-guided steps")
     if true is not None:
         panels.append(VelocityModel(true, g))
         titles.append("true")
@@ -101,7 +110,7 @@ def run_invert(run: InvertRun) -> dict:
     from hybridfwi.workflow.fwi_run import _gathers
 
     folder.save_figure("fwi/misfit.png", plot_history(res.fwi.history))
-    folder.save_figure("fwi/gathers.png", plot_gather_comparison(*_gathers(prep.record, g, [(res.start, prep.wavelet),
+    folder.save_figure("fwi/gathers.png", plot_gather_comparison(*_gathers(prep.record, g, [(res.fwi_start, prep.wavelet),
                                                                                               (refined, res.fwi.wavelet)], fcfg)))
     label = "full band" if band is None else f"<= {band:g} Hz"
     report = {
@@ -119,6 +128,7 @@ def run_invert(run: InvertRun) -> dict:
         "data_misfit_gradient": misfits["gradient"],
         "data_misfit_dl": misfits["dl"],
         "data_misfit_start": misfits["start"],
+        "data_misfit_physics": misfits.get("physics"),
         "data_misfit_refined": misfits["refined"],
         "start": {"chosen": res.choice.name if res.choice else "dl", "low_band_misfits": res.choice.misfits if res.choice else None,
                   "band_hz": res.choice.band_hz if res.choice else None, "message": res.choice.message if res.choice else None},
@@ -141,7 +151,7 @@ def run_invert(run: InvertRun) -> dict:
                            if w.seabed_depth else None}
     if true is not None:
         report["metrics"] = {name: model_metrics(v, true) for name, v in
-                             (("gradient", prep.reference), ("dl", prep.dl), ("start", res.start), ("refined", refined))}
+                             stages_models}
         report["model_rmse_ms"] = {k: v["rmse_ms"] for k, v in report["metrics"].items()}
     folder.save_json("report.json", report)
     return report
