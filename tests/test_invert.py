@@ -62,13 +62,13 @@ EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "marine_smal
 
 @pytest.mark.slow
 def test_invert_shipped_marine_example_adapts_and_orders_the_models(tmp_path):
-    """The README's example: water picked, network adapted (LoRA, cached), the start chosen by low-band
+    """The README's example with --adapt on: water picked, network adapted (LoRA, cached), the start chosen by low-band
     misfit, and FWI from it fitting the data. (Model errors depend on the shipped network, which is to
     be replaced: they are reported, not asserted.)"""
     runner = CliRunner()
     out, cache = tmp_path / "run", tmp_path / "cache"
     args = ["invert", os.path.join(EXAMPLE, "survey.segy"), "--true", os.path.join(EXAMPLE, "survey.model.npy"),
-            "--cache", str(cache), "--no-progress", "--device", "cpu"]
+            "--cache", str(cache), "--no-progress", "--device", "cpu", "--adapt", "on"]
     r = runner.invoke(cli, [*args, "--out", str(out), "--adapt-samples", "16", "--adapt-epochs", "6", "--iterations", "8"])
     assert r.exit_code == 0, r.output
     rep = json.loads((out / "report.json").read_text())
