@@ -202,7 +202,7 @@ def prepare(problem: Problem, cfg: HybridConfig, stages: Stages, with_dl: bool =
     frame = frame_for(mcfg, g, record, usable_low)
     # auto: adapt only where the frame reads too few of the network's traces from the data (sparse
     # surveys). Where it reads them well, adapting did not improve the DL start consistently on the
-    # dev suite (validation seeds; benchmarks/results/dev_choices.json) and costs minutes per survey.
+    # dev suite (validation seeds; an exploratory run, not a kept results file) and costs minutes per survey.
     if not frame.identity:
         frame.plans()
     coverage = min(frame.coverage) if frame.coverage else 1.0
