@@ -485,6 +485,8 @@ def _cases():
     for opts, words in NAN_OPTIONS[:20]:
         add("invert", INV + opts, words, " ".join(opts))
     for opts, words in ((["--iterations", "0"], ["--iterations"]), (["--physics-steps", "-1"], ["--physics-steps"]),
+                        (["--physics-steps", "15"], ["--physics-steps", "--iterations"]),
+                        (["--iterations", "4", "--physics-steps", "4"], ["--physics-steps", "--iterations"]),
                         (["--adapt", "maybe"], ["--adapt"]), (["--adapt-samples", "0"], ["--adapt-samples"]),
                         (["--adapt-epochs", "0"], ["--adapt-epochs"]), (["--config", "{W}/c_vrange.json"], ["vmin", "vmax"]),
                         (["--config", "{W}/c_text.json"], ["c_text.json"]), (["--cache", "{W}/afile"], ["afile"]),
@@ -634,7 +636,8 @@ def _cases():
                          ("{W}/afile", ["afile"]), ("{W}/ds", ["ds"])):
         add("benchmark-run", BRUN + ["--suite", suite], words, f"suite-{os.path.basename(suite)}")
     for opts, words in ((["--jobs", "0"], ["--jobs"]), (["--iterations", "0"], ["--iterations"]),
-                        (["--physics-steps", "-1"], ["--physics-steps"])):
+                        (["--physics-steps", "-1"], ["--physics-steps"]),
+                        (["--iterations", "3", "--physics-steps", "3"], ["--physics-steps", "--iterations"])):
         add("benchmark-run", BRUN + ["--suite", "{W}/suite_empty"] + opts, words, " ".join(opts))
 
     # real files (../shared/data/real; skipped when absent): read by every command the same way

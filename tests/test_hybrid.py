@@ -96,3 +96,15 @@ def test_hybrid_config_is_checked():
                        "--physics-steps"), ({"blends": (1.0,)}, "blend")):
         with pytest.raises(InputError, match=words):
             HybridConfig(**bad).validate()
+
+
+def test_physics_guided_steps_default_to_two_thirds_of_the_first_band():
+    """The default budget split (chosen on the dev suite): 10 of 15 iterations, never all of them,
+    none with a single iteration; an explicit count that leaves no FWI iteration is refused."""
+    from hybridfwi.errors import InputError
+
+    assert [HybridConfig(iterations=n).validate().physics_steps for n in (1, 2, 3, 15, 30)] == [0, 1, 2, 10, 20]
+    assert HybridConfig(iterations=15, pga_steps=0).validate().physics_steps == 0
+    assert HybridConfig(iterations=15, pga_steps=14).validate().physics_steps == 14
+    with pytest.raises(InputError, match="--physics-steps"):
+        HybridConfig(iterations=5, pga_steps=5).validate()

@@ -51,6 +51,7 @@ def run(suite, out, model, jobs, iterations, physics_steps, only, progress):
         h.iterations = iterations
     if physics_steps is not None:
         h.pga_steps = physics_steps
+    h.validate()  # e.g. --physics-steps that leave no FWI iteration: one line, exit 2, before any folder
     res = run_suite(SuiteRun(suite=suite, out=out, hybrid=h, jobs=jobs, progress=progress, cases=list(only) or None))
     if res:
         o = res["overall"]
