@@ -120,7 +120,11 @@ def suite_block(s: str) -> str:
         return f"(no results file for `{s}` yet)\n"
     m = res.get("machine", {})
     head = (f"`benchmarks/results/benchmark_{s}/results.json`: {len(res['cases'])} cases, "
-            f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores{', ' + m['gpu'] if m.get('gpu') else ''}.\n\n")
+            f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores{', ' + m['gpu'] if m.get('gpu') else ''}.")
+    for r in res.get("redone", []):
+        head += (f" Rerun with `--redo` on {r['at'][:10]}: {', '.join(r['methods'])} (the other methods' records are from the "
+                 f"first run; the change behind the rerun did not affect them).")
+    head += "\n\n"
     body = openfwi_table(res) if s.startswith("openfwi") else rmse_table(res)
     if s in ("marmousi", "ood"):
         body += "\n" + cases_table(res)
@@ -146,6 +150,16 @@ def example_block() -> str:
             w = rep["water"]
             line += f"; water {w['velocity_ms']:.0f} m/s, seabed picked at {w['seabed_depth_picked_m']:.0f} m"
         out.append(f"- {line}.")
+    path = os.path.join(RESULTS, "compare_viking.json")
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            r = json.load(fh)
+        mm, m = r["methods"], r["machine"]
+        out.append(f"- Viking, `hybridfwi compare` (`benchmarks/results/compare_viking.json`, {m.get('cpu')}, {m.get('cores')} cores, "
+                   f"{r['wall_time_s']:.0f} s): final data misfit (band <= {r['band_hz']:g} Hz) hybrid {mm['hybrid']['data_misfit']:.3f} "
+                   f"({mm['hybrid']['wall_time_s']:.0f} s, from the {mm['hybrid'].get('start', 'dl')} start) against FWI from the 1-D "
+                   f"reference {mm['fwi_gradient']['data_misfit']:.3f} ({mm['fwi_gradient']['wall_time_s']:.0f} s), ratio "
+                   f"{r['hybrid_over_fwi_gradient_misfit']:.2f}, {mm['hybrid']['fwi_iterations']} iterations each.")
     return "\n".join(out) + "\n"
 
 

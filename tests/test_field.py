@@ -207,3 +207,34 @@ def test_build_problem_land_data_with_geometry_from_options():
         build_problem(sf, ProblemConfig(bands=[0.5 * lo]))
     q = build_problem(sf, ProblemConfig(bands=[0.5 * lo], low_cut=0.0, tmax=1.0, depth=800.0, dx=20.0))
     assert q.low_cut is None and q.grid.dx == 20.0 and q.grid.z_max >= 800.0 and q.info["tmax_s"] <= 1.0 + 1e-9
+
+
+def test_water_picks_a_shallow_soft_seabed_under_a_streamer():
+    """The failure the 1.5-period gap had, on a validation-seed basin-marine model (seabed at 225 m
+    over 1,680 m/s sediments) under the dev suite's 6 Hz towed streamer (near offset 100 m): the seabed
+    reflection trails the direct wave by little more than a period at the near offsets, so the old gap
+    skipped it and took a deeper reflector near 600 m. Now the seabed is found, and what FWI freezes
+    (the pick less a quarter wavelength) is water only; a seabed the user gives is frozen as given."""
+    from hybridfwi.bench.suites import _geometry
+    from hybridfwi.core.model import WaterLayer
+    from hybridfwi.hybrid.start import seabed_from_model
+    from hybridfwi.inversion.problem import Problem
+    from hybridfwi.physics.forward import ForwardConfig
+    from hybridfwi.synth.single import add_noise
+
+    geom = _geometry({"geometry": "streamer-4km"})
+    g, s = geom.grid, geom.survey
+    v = make_model("basin-marine", 10_700, 2, g.nz, g.nx)
+    true = seabed_from_model(v, g.z, float(np.median(v[0])))
+    assert true == 225.0 and 1650.0 < float(np.median(v[10])) < 1750.0  # a soft seabed
+    d = add_noise(forward_model(v, g, s, ForwardConfig(accuracy=8, max_vel=float(np.ceil(v.max())))), 30.0, seed=2) * s.receiver_mask[:, None, :]
+    rec = ShotRecord(d.astype(np.float32), s)
+    lag = onset_lag(s.wavelet.array(s.nt, s.dt), s.dt)
+    w = pick_water(rec, -lag)
+    old = pick_water(rec, -lag, gap_periods=1.5)
+    assert old.seabed_depth > true + 300.0, old
+    assert abs(w.seabed_depth - true) < 100.0, w
+    p = Problem(record=rec, grid=g, bands=[4.0], low_cut=None, water=w, known_wavelet=True, field_data=False)
+    assert p.frozen_above_m == pytest.approx(w.seabed_depth - 0.25 * w.velocity / 6.0) and p.frozen_above_m <= true
+    given = WaterLayer(velocity=1500.0, seabed_depth=210.0, method="given")
+    assert Problem(record=rec, grid=g, bands=[4.0], low_cut=None, water=given, known_wavelet=True, field_data=False).frozen_above_m == 210.0

@@ -183,3 +183,31 @@ def test_frame_shapes_errors_and_report():
     deep = Grid(nz=150, nx=150, dz=12.0, dx=12.0)
     fr2 = network_frame(deep, fr.survey, NET, usable_low_hz=5.0)
     assert fr2.scale < (deep.z_max + deep.dz) / 700.0 and any("extended downwards" in w for w in fr2.warnings)
+
+
+def test_windows_without_data_are_dropped_and_the_nearest_one_extends(streamer):
+    """Shots only at the right end (x = 1200, 1300 m, receivers trailing to 550 m): the two left
+    windows read no trace, so they are not predicted from empty input; the kept window's prediction
+    is extended to the left."""
+    g, s, v, rec = streamer
+    right = rec.select([12, 13])
+    everything = network_frame(g, right.survey, NET, FrameConfig(min_coverage=0.0))
+    everything.plans()
+    assert everything.n_tiles == 3 and everything.coverage[:2] == [0.0, 0.0] and everything.coverage[2] > 0.5
+    fr = network_frame(g, right.survey, NET)
+    x = fr.to_network(right)
+    assert fr.tiles == pytest.approx([680.0]) and fr.dropped == pytest.approx([0.0, 340.0]) and x.shape == (1, 5, 1000, 70)
+    np.testing.assert_array_equal(x[0], everything.to_network(right)[2])
+    assert any("2 of 3 network windows" in w for w in fr.warnings) and fr.to_dict()["tiles_dropped_x_m"] == [0.0, 340.0]
+    # a prediction laterally varying inside the window: left of it, every column is the window's first
+    pred = (1800.0 + 1.2 * NET.grid.z[:, None] + 2.0 * NET.grid.x[None, :])[None].astype(np.float32)
+    back = fr.from_network(pred)
+    left = g.x < 680.0
+    edge = back[:, np.argmin(np.abs(g.x - 680.0))]
+    np.testing.assert_allclose(back[:, left], np.repeat(edge[:, None], left.sum(), axis=1), rtol=1e-6)
+    assert back[:, -1].mean() > edge.mean() + 500.0
+    with pytest.raises(InputError, match="expected 1 tile predictions"):
+        fr.from_network(np.zeros((3, 70, 70), np.float32))
+    # a survey no window reads well keeps its best window
+    sparse = network_frame(g, right.survey, NET, FrameConfig(min_coverage=0.99))
+    assert sparse.n_tiles == 1 and sparse.tiles == pytest.approx([680.0])

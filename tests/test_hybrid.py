@@ -98,12 +98,12 @@ def test_hybrid_config_is_checked():
             HybridConfig(**bad).validate()
 
 
-def test_physics_guided_steps_default_to_two_thirds_of_the_first_band():
-    """The default budget split (chosen on the dev suite): 10 of 15 iterations, never all of them,
+def test_physics_guided_steps_default_to_all_of_the_first_band_but_one():
+    """The default budget split (chosen on the dev suite): 14 of 15 iterations, never all of them,
     none with a single iteration; an explicit count that leaves no FWI iteration is refused."""
     from hybridfwi.errors import InputError
 
-    assert [HybridConfig(iterations=n).validate().physics_steps for n in (1, 2, 3, 15, 30)] == [0, 1, 2, 10, 20]
+    assert [HybridConfig(iterations=n).validate().physics_steps for n in (1, 2, 3, 15, 30)] == [0, 1, 2, 14, 29]
     assert HybridConfig(iterations=15, pga_steps=0).validate().physics_steps == 0
     assert HybridConfig(iterations=15, pga_steps=14).validate().physics_steps == 14
     with pytest.raises(InputError, match="--physics-steps"):

@@ -10,7 +10,9 @@
     OUT/rmse.png                     RMSE per family and method
 
 A finished case (its ``results.json`` exists) is never redone, and the aggregate is computed from
-the case files alone, so the tables are the same with or without an interruption. Cases are
+the case files alone, so the tables are the same with or without an interruption. ``redo`` reruns
+chosen methods in finished cases and keeps the others (after a change that affects only those
+methods); what was redone, and when, is recorded in ``results.json`` (``redone``). Cases are
 spread over ``jobs`` worker processes, or over the ranks under ``torchrun``.
 """
 
@@ -47,6 +49,7 @@ class SuiteRun:
     jobs: int = 1
     progress: bool = True
     cases: list | None = None  # only these case ids (None: all)
+    redo: tuple = ()  # methods rerun in finished cases (the others' records are kept)
 
 
 def _check_model(spec: str | None) -> None:
@@ -95,8 +98,13 @@ def run_suite(run: SuiteRun) -> dict:
     settings = {"suite": os.path.abspath(run.suite), "suite_name": manifest["suite"], "model": run.hybrid.model,
                 "hybrid": {k: v for k, v in run.hybrid.__dict__.items() if k not in ("fwi", "device")}, "methods": list(run.methods)}
     folder = RunFolder(run.out, "benchmark", settings, resume=True).check()
+    unknown = sorted(set(run.redo) - set(run.methods))
+    if unknown:
+        raise InputError(f"--redo {', '.join(unknown)}: not a method of this run ({', '.join(run.methods)})")
     with dist.main_first():
         folder.create()
+        if dist.is_main() and run.redo:
+            _forget(run.out, cases, run.redo)
     t0 = time.perf_counter()
     if dist.world_size() > 1:
         for i in dist.shard(len(cases)):
@@ -121,10 +129,44 @@ def run_suite(run: SuiteRun) -> dict:
     res = aggregate(manifest, [c for c in cases], run.out)
     res["wall_time_s_this_run"] = time.perf_counter() - t0
     res["machine"] = _machine()
+    redone = _previous(run.out).get("redone", [])
+    if run.redo:
+        redone.append({"methods": list(run.redo), "cases": [c.id for c in cases], "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+    if redone:
+        res["redone"] = redone
     folder.save_json("results.json", res)
     folder.save_text("results.md", suite_markdown(res))
     _figures(folder, res)
     return res
+
+
+def _forget(out: str, cases: list[Case], methods: tuple) -> None:
+    """Remove ``methods``' records, models and checkpoints (and the case summary) from finished cases."""
+    from hybridfwi.workflow.compare_run import _safe
+
+    for c in cases:
+        folder = os.path.join(out, "cases", c.id)
+        if not os.path.isdir(folder):
+            continue
+        names = [os.path.join(folder, "results.json")]
+        for m in methods:
+            safe = _safe(m)
+            names += [os.path.join(folder, "methods", f"{safe}.json"), os.path.join(folder, "models", f"{safe}.npy"),
+                      os.path.join(folder, "checkpoints", f"{safe}.pt")]
+            if m == "hybrid":
+                names.append(os.path.join(folder, "checkpoints", "hybrid_physics.pt"))
+        for n in names:
+            if os.path.exists(n):
+                os.remove(n)
+
+
+def _previous(out: str) -> dict:
+    path = os.path.join(out, "results.json")
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return json.load(fh)
+    except (OSError, ValueError):
+        return {}
 
 
 def _machine() -> dict:

@@ -37,8 +37,10 @@ def make(name, out, cases, marmousi, progress):
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="FWI iterations per band [invert's default].")
 @click.option("--physics-steps", type=click.IntRange(min=0), default=None, help="Physics-guided steps [invert's default].")
 @click.option("--case", "only", multiple=True, help="Only this case id (repeatable).")
+@click.option("--redo", multiple=True, type=click.Choice(["dl", "hybrid", "fwi_gradient", "fwi_smooth"]),
+              help="Rerun this method in finished cases, keeping the others' results (repeatable; recorded in results.json).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def run(suite, out, model, jobs, iterations, physics_steps, only, progress):
+def run(suite, out, model, jobs, iterations, physics_steps, only, redo, progress):
     """Run dl, hybrid, fwi_gradient and fwi_smooth on every case (with invert's defaults and one FWI
     budget); write OUT/results.json, OUT/results.md and figures. Finished cases are never redone."""
     from hybridfwi import dist
@@ -52,7 +54,8 @@ def run(suite, out, model, jobs, iterations, physics_steps, only, progress):
     if physics_steps is not None:
         h.pga_steps = physics_steps
     h.validate()  # e.g. --physics-steps that leave no FWI iteration: one line, exit 2, before any folder
-    res = run_suite(SuiteRun(suite=suite, out=out, hybrid=h, jobs=jobs, progress=progress, cases=list(only) or None))
+    res = run_suite(SuiteRun(suite=suite, out=out, hybrid=h, jobs=jobs, progress=progress, cases=list(only) or None,
+                               redo=tuple(redo)))
     if res:
         o = res["overall"]
         r = o["ratio_hybrid_to_fwi_gradient_rmse"]

@@ -28,7 +28,7 @@ def hybrid_options(f):
         click.option("--physics-steps", type=click.IntRange(min=0), default=None,
                      help="Physics-guided adaptation: train a LoRA adapter of the network through the wave equation for this "
                           "many steps before pixel FWI (each counts as an FWI iteration of the first band) "
-                          "[two thirds of --iterations: 10 of 15; 0 turns it off]."),
+                          "[all of the first band but one iteration: 14 of 15; 0 turns it off]."),
         click.option("--safeguard/--no-safeguard", default=True, show_default=True,
                      help="Choose the start (1-D reference, DL model or a blend) by low-band data misfit."),
     ]):

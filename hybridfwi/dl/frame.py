@@ -54,12 +54,16 @@ class FrameConfig:
             the recorded source a trace is read from.
         min_scale: smallest ``s`` (1: never read a survey more finely than the network's own scale).
         low_cut_factor: the shaped band's peak stays at least this many times the data's usable low edge.
+        min_coverage: a tile that reads less than this fraction of the network's traces from the data
+            is dropped (a prediction from near-empty input is the network's prior, not information);
+            the model there extends the nearest kept tile's prediction. The best-covered tile is always kept.
     """
 
     overlap: float = 0.5
     max_shift: float = 0.2
     min_scale: float = 1.0
     low_cut_factor: float = 1.5
+    min_coverage: float = 0.1
 
 
 @dataclass
@@ -70,10 +74,12 @@ class NetworkFrame:
         net: the network's training geometry.
         grid: the survey's model grid. survey: its acquisition.
         scale: survey metres per network metre (= survey seconds per network second).
-        tiles: survey x (m) of each tile's network x = 0.
+        tiles: survey x (m) of each tile's network x = 0 (tiles that read too little data are dropped
+            when the frame first reads the acquisition, :meth:`plans`).
         identity: the survey is the network's geometry (its data are used as they are).
         target_peak_hz: the survey-frame peak frequency the data are shaped to.
         coverage: per tile, the fraction of the network's traces that were read from data.
+        dropped: survey x (m) of the tiles dropped for reading under ``config.min_coverage``.
         warnings: mismatches worth knowing about.
     """
 
@@ -87,10 +93,14 @@ class NetworkFrame:
     config: FrameConfig = field(default_factory=FrameConfig)
     coverage: list = field(default_factory=list)
     warnings: list = field(default_factory=list)
+    dropped: list = field(default_factory=list)
 
     # ------------------------------------------------------------------ sizes
     @property
     def n_tiles(self) -> int:
+        """Tiles the network predicts (after dropping those that read too little data)."""
+        if not self.identity:
+            self.plans()
         return len(self.tiles)
 
     @property
@@ -106,7 +116,8 @@ class NetworkFrame:
     def to_dict(self) -> dict:
         return {"scale": self.scale, "tiles_x_m": [float(t) for t in self.tiles], "tile_width_m": self.width,
                 "depth_m": self.depth, "identity": self.identity, "target_peak_hz": self.target_peak_hz,
-                "coverage": [float(c) for c in self.coverage], "warnings": list(self.warnings)}
+                "coverage": [float(c) for c in self.coverage], "tiles_dropped_x_m": [float(t) for t in self.dropped],
+                "warnings": list(self.warnings)}
 
     # ------------------------------------------------------------- data -> net
     def target_wavelet(self, nt: int, dt: float) -> np.ndarray:
@@ -129,15 +140,20 @@ class NetworkFrame:
         w = s.wavelet.array(s.nt, s.dt) if wavelet is None else np.asarray(wavelet, np.float64)
         if w.shape != (s.nt,):
             raise InputError(f"the wavelet has {w.shape[0]} samples but the record {s.nt}")
+        plans = self.plans()
         shaped = apply_band(np.asarray(record.data, np.float64), shaping_filter(w, self.target_wavelet(s.nt, s.dt), s.dt), axis=1)
         data = resample_time(shaped, s.dt, net.dt * self.scale, net.nt, axis=1)  # (shots, net nt, receivers)
         out = np.zeros((self.n_tiles, *net.data_shape), dtype=np.float32)
-        for i, plan in enumerate(self.plans()):
+        for i, plan in enumerate(plans):
             out[i] = _read(data, plan)
         return out
 
     def plans(self) -> list[dict]:
-        """Per tile, where each network trace is read from (computed once, for this frame's acquisition)."""
+        """Per tile, where each network trace is read from (computed once, for this frame's acquisition).
+
+        Tiles reading under ``config.min_coverage`` of their traces are dropped here (with a warning),
+        so ``tiles``, ``coverage`` and every array this frame makes have one entry per kept tile.
+        """
         survey = self.survey
         if getattr(self, "_plans", None) is None:
             net = self.net.survey
@@ -145,12 +161,22 @@ class NetworkFrame:
                 raise InputError("the network's own acquisition must give every shot the same receivers")
             rx = net.receiver_x[0]
             tol = 0.5 * self.scale * (float(np.median(np.diff(np.sort(rx)))) if rx.size > 1 else 10.0)
-            self._plans = []
+            plans = []
             for t in self.tiles:
                 a = t + self.scale * (net.source_x - self.net.grid.x0)
                 b = t + self.scale * (rx - self.net.grid.x0)
-                self._plans.append(_plan(survey, a, b, self.config.max_shift * self.width, tol))
-            self.coverage = [float(p["ok"].mean()) for p in self._plans]
+                plans.append(_plan(survey, a, b, self.config.max_shift * self.width, tol))
+            cov = [float(p["ok"].mean()) for p in plans]
+            keep = [i for i, c in enumerate(cov) if c >= self.config.min_coverage] or [int(np.argmax(cov))]
+            if len(keep) < len(cov):
+                self.dropped = [float(t) for i, t in enumerate(self.tiles) if i not in keep]
+                self.warnings.append(
+                    f"{len(cov) - len(keep)} of {len(cov)} network windows read under {self.config.min_coverage:.0%} of their "
+                    f"traces from the data (no shots near x = {min(self.dropped):.0f}-{max(self.dropped) + self.width:.0f} m) "
+                    f"and are not used; the model there extends the nearest window's prediction")
+            self.tiles = [self.tiles[i] for i in keep]
+            self.coverage = [cov[i] for i in keep]
+            self._plans = [plans[i] for i in keep]
         return self._plans
 
     # ------------------------------------------------------------ net <-> model
@@ -199,6 +225,8 @@ class NetworkFrame:
         """A survey-grid model ``(nz, nx)`` read at each tile's network grid: ``(n_tiles, nz_net, nx_net)``."""
         shape = out_shape or self.net.grid.shape
         tg = self._tile_grid(shape)
+        if not self.identity:
+            self.plans()
         if self.identity and shape == self.grid.shape:
             return np.asarray(values, np.float32)[None]
         return np.stack([regrid_points(values, self.grid, tg.z, t + tg.x) for t in self.tiles]).astype(np.float32)

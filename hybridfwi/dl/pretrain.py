@@ -2,9 +2,10 @@
 
 ``pretrain`` trains on generated dataset folders (``hybridfwi generate``). ``pretrain_online``
 generates its training data while it trains: each batch of seeded models (pretrain seed range)
-is modelled on the device in the network's geometry, half with a free surface and half without
-(the top boundary is an input channel), augmented the way the network frame degrades real surveys
-(missing shots, missing near or far offsets, truncated records, noise, uneven trace amplitudes),
+is modelled on the device in the network's geometry, with a free surface or an absorbing top
+(probability per family, ``OnlineConfig.free_surface``; the top boundary is an input channel),
+augmented the way the network frame degrades real surveys (missing shots, missing near or far
+offsets, truncated records, noise, uneven trace amplitudes),
 and used for a few optimiser steps before the next batch replaces it. Nothing is stored but the
 checkpoint, so the network sees as many distinct models as the time allows (on a GPU, hundreds of
 thousands). Validation uses a fixed set from the validation seed range; the best checkpoint is kept.

@@ -1,5 +1,6 @@
 """Physics full-waveform inversion: configuration, parameterisation, regularisation, conditioning,
-wavelet estimation and the engine (fwi.py); run.py is the library side of ``hybridfwi fwi``."""
+wavelet estimation, the engine (fwi.py) and the one problem builder for synthetic and field data
+(problem.py); :mod:`hybridfwi.workflow` writes the run folders of ``hybridfwi fwi``."""
 
 from hybridfwi.inversion.config import FWIConfig
 from hybridfwi.inversion.fwi import FWI, FWIResult, fwi

@@ -142,6 +142,22 @@ class Problem:
         return not self.known_wavelet or self.record.survey.free_surface
 
     @property
+    def frozen_above_m(self) -> float | None:
+        """Depth (m) above which FWI leaves the start's water layer alone (None: no water layer).
+
+        A seabed given by the user is frozen as it is. A picked one less a quarter of the water
+        wavelength at the data's peak frequency: on validation-seed models the picks run up to about
+        that much too deep where the seabed is shallow (``benchmarks/results/seabed_picks.json``), and
+        sediments frozen as water cannot be recovered, while water left free costs FWI nothing.
+        """
+        w = self.water
+        if w is None or w.seabed_depth is None:
+            return None
+        if w.method == "given":
+            return float(w.seabed_depth)
+        return max(0.0, float(w.seabed_depth) - 0.25 * w.velocity / self.record.survey.wavelet.peak_freq)
+
+    @property
     def default_misfit(self) -> str:
         """``gc`` (trace-normalised correlation) whenever the wavelet is estimated, since the amplitudes
         are then uncertain (field data; free-surface data); ``l2`` when the exact wavelet is used."""

@@ -65,9 +65,7 @@ def resolve_fwi_config(problem: Problem, config_file: dict | None, overrides: di
 def _resolve_fwi_config(problem: Problem, config_file: dict | None, overrides: dict) -> FWIConfig:
     cfg = FWIConfig(bands=list(problem.bands), low_cut=problem.low_cut, misfit=problem.default_misfit,
                     estimate_wavelet=problem.estimate_wavelet)
-    w = problem.water
-    if w is not None and w.seabed_depth is not None:
-        cfg.freeze_above_m = float(w.seabed_depth)
+    cfg.freeze_above_m = problem.frozen_above_m
     d = cfg.to_dict()
     if config_file:
         FWIConfig.from_dict(config_file)  # names every unknown field

@@ -1,0 +1,97 @@
+"""How well the water layer is picked: the seabed picker on validation-seed marine models.
+
+Draws ``--count`` ``basin-marine`` models (soft and hard seabeds, water 3-45 % of the depth) from the
+*validation* seed range (never a benchmark or example model), models them in two geometries, the
+dev suite's 6 Hz towed streamer (4 km, 25 m cells, near offset 100 m) and OpenFWI's 15 Hz geometry
+with a free surface, adds 30 dB noise, and runs the picker exactly as the problem builder does.
+Writes ``benchmarks/results/seabed_picks.json``: per model the true seabed (median over columns),
+the pick, and the velocity below the seabed; per geometry the median absolute error, how many
+picks were too deep or too shallow by more than 10 % of the depth + 25 m, the worst too-deep error,
+and how many seabeds were not found. ``--compare-gap 1.5`` also runs the picker as it was before
+(a 1.5-period gap behind the direct wave) on the same data.
+
+    python benchmarks/seabed_picks.py [--count 24] [--compare-gap 1.5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import RESULTS, machine  # noqa: E402
+
+from hybridfwi.bench.suites import _geometry  # noqa: E402
+from hybridfwi.core.model import ShotRecord  # noqa: E402
+from hybridfwi.hybrid.start import seabed_from_model  # noqa: E402
+from hybridfwi.inversion.marine import onset_lag, pick_water  # noqa: E402
+from hybridfwi.physics.forward import ForwardConfig, forward_model  # noqa: E402
+from hybridfwi.synth import seeds  # noqa: E402
+from hybridfwi.synth.families import make_model  # noqa: E402
+from hybridfwi.synth.single import add_noise  # noqa: E402
+
+SEED = 10_700  # validation range (the dev suite uses 10_500-10_502)
+GEOMETRIES = {"streamer-4km": {"geometry": "streamer-4km"}, "openfwi-free-surface": {"geometry": "openfwi", "free_surface": True}}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--count", type=int, default=24)
+    ap.add_argument("--compare-gap", type=float, default=None, help="also pick with this gap (periods)")
+    ap.add_argument("--out", default=os.path.join(RESULTS, "seabed_picks.json"))
+    a = ap.parse_args()
+    seeds.check("validation", SEED)
+    rows = []
+    t0 = time.perf_counter()
+    for gname, spec in GEOMETRIES.items():
+        geom = _geometry(spec)
+        g, s = geom.grid, geom.survey
+        for i in range(a.count):
+            v = make_model("basin-marine", SEED, i, g.nz, g.nx)
+            data = forward_model(v, g, s, ForwardConfig(accuracy=8, max_vel=max(4500.0, float(np.ceil(v.max()))), device="cpu"))
+            data = add_noise(data, 30.0, seed=i)
+            if not s.regular:
+                data = data * s.receiver_mask[:, None, :]
+            lag = onset_lag(s.wavelet.array(s.nt, s.dt), s.dt)
+            rec = ShotRecord(data.astype(np.float32), s, 0.0)
+            w = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq)
+            vw = float(np.median(v[0]))
+            true = seabed_from_model(v, g.z, vw)
+            below = float(np.median([c[np.argmax(c > vw + 30.0)] for c in v.T])) if true is not None else None
+            rows.append({"geometry": gname, "index": i, "true_seabed_m": true, "water_ms": vw, "below_seabed_ms": below,
+                         "picked_m": None if w is None else w.seabed_depth, "picked_water_ms": None if w is None else w.velocity})
+            if a.compare_gap is not None:
+                old = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq, gap_periods=a.compare_gap)
+                rows[-1]["picked_m_compare"] = None if old is None else old.seabed_depth
+            print(json.dumps(rows[-1]), flush=True)
+    out = {"machine": machine(), "seed": SEED, "family": "basin-marine", "seed_range": "validation", "noise_db": 30.0,
+           "wall_time_s": time.perf_counter() - t0, "rows": rows, "summary": summary(rows)}
+    if a.compare_gap is not None:
+        out["compare_gap_periods"] = a.compare_gap
+        out["summary_compare"] = summary([{**r, "picked_m": r["picked_m_compare"]} for r in rows])
+    with open(a.out + ".tmp", "w", encoding="utf-8") as fh:
+        json.dump(out, fh, indent=1)
+    os.replace(a.out + ".tmp", a.out)
+    print(json.dumps(out["summary"], indent=1))
+
+
+def summary(rows: list[dict]) -> dict:
+    """Per geometry: median |pick - true|, picks too deep / too shallow (beyond 10 % + 25 m), missing."""
+    out = {}
+    for gname in sorted({r["geometry"] for r in rows}):
+        rs = [r for r in rows if r["geometry"] == gname and r["true_seabed_m"]]
+        err = [r["picked_m"] - r["true_seabed_m"] for r in rs if r["picked_m"] is not None]
+        tol = [0.1 * r["true_seabed_m"] + 25.0 for r in rs if r["picked_m"] is not None]
+        out[gname] = {"models": len(rs), "median_abs_error_m": float(np.median(np.abs(err))) if err else None,
+                      "too_deep": int(sum(e > t for e, t in zip(err, tol))), "too_shallow": int(sum(e < -t for e, t in zip(err, tol))),
+                      "worst_too_deep_m": float(max(err)) if err else None, "missing": sum(r["picked_m"] is None for r in rs)}
+    return out
+
+
+if __name__ == "__main__":
+    main()

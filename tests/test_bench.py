@@ -1,0 +1,61 @@
+"""Benchmark runs: a suite run is resumable, its aggregate comes from the case files, and ``redo``
+reruns chosen methods while keeping the others' records byte for byte."""
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+from hybridfwi.bench.run import SuiteRun, run_suite
+from hybridfwi.bench.suites import make_suite
+from hybridfwi.errors import InputError
+from hybridfwi.hybrid.pipeline import HybridConfig
+
+
+@pytest.fixture(scope="module")
+def tiny_suite(tmp_path_factory):
+    out = tmp_path_factory.mktemp("suite") / "tiny"
+    make_suite("tiny", str(out), per_family=1, progress=False)
+    return str(out)
+
+
+def _bytes(path):
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def test_redo_reruns_one_method_and_keeps_the_others(tiny_suite, tmp_path):
+    out = str(tmp_path / "bench")
+    run = SuiteRun(suite=tiny_suite, out=out, hybrid=HybridConfig(device="cpu", iterations=1), methods=("dl", "fwi_gradient"),
+                   progress=False)
+    first = run_suite(run)
+    cases = sorted(first["cases"])
+    assert cases and "redone" not in first
+    case = os.path.join(out, "cases", cases[0])
+    dl_before = _bytes(os.path.join(case, "methods", "dl.json"))
+    grad_before = json.loads(_bytes(os.path.join(case, "methods", "fwi_gradient.json")))
+    model_before = np.load(os.path.join(case, "models", "fwi_gradient.npy"))
+    # a finished run is not redone ...
+    mtime = os.path.getmtime(os.path.join(case, "methods", "fwi_gradient.json"))
+    again = run_suite(run)
+    assert os.path.getmtime(os.path.join(case, "methods", "fwi_gradient.json")) == mtime and "redone" not in again
+    # ... unless asked: fwi_gradient is rerun (the same numbers: FWI is deterministic), dl is kept as it was
+    run.redo = ("fwi_gradient",)
+    res = run_suite(run)
+    assert _bytes(os.path.join(case, "methods", "dl.json")) == dl_before
+    grad_after = json.loads(_bytes(os.path.join(case, "methods", "fwi_gradient.json")))
+    assert grad_after["wall_time_s"] != grad_before["wall_time_s"]  # a new run, not the old file
+    assert grad_after["rmse_ms"] == pytest.approx(grad_before["rmse_ms"], rel=1e-5)
+    np.testing.assert_allclose(np.load(os.path.join(case, "models", "fwi_gradient.npy")), model_before, rtol=1e-5)
+    assert res["redone"][0]["methods"] == ["fwi_gradient"] and sorted(res["redone"][0]["cases"]) == cases
+    for c in cases:
+        assert res["cases"][c]["methods"]["fwi_gradient"]["rmse_ms"] == pytest.approx(first["cases"][c]["methods"]["fwi_gradient"]["rmse_ms"],
+                                                                                      rel=1e-5)
+    # the record of what was redone survives a later plain resume
+    run.redo = ()
+    assert run_suite(run)["redone"] == res["redone"]
+    # a method the run does not have cannot be redone
+    run.redo = ("hybrid",)
+    with pytest.raises(InputError, match="--redo hybrid"):
+        run_suite(run)
