@@ -79,6 +79,8 @@ def write_card(folder: str) -> str:
         lines += [
             "## Held-out test samples (validation seed range; this project's generated families, not OpenFWI's data)",
             "",
+            *([f"Evaluated with `hybridfwi evaluate` on {ev['machine'].get('gpu') or ev['machine'].get('cpu')} "
+               f"({ev['machine'].get('cores')} cores); `evaluation.json` beside the weights.", ""] if ev.get("machine") else []),
             "| family | in pretraining | samples | MAE | RMSE | SSIM | MAE (m/s) | mean-1-D baseline MAE | InversionNet on OpenFWI (published MAE) |",
             "|---|---|---|---|---|---|---|---|---|",
         ]

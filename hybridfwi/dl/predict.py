@@ -151,6 +151,9 @@ def evaluate(cfg: EvalConfig) -> dict:
                 allb.setdefault(k, []).extend(b[k])
     result["overall"] = _summary(allm)
     result["baseline_overall"] = _summary(allb)
+    from hybridfwi.dl.train import machine
+
+    result["machine"] = machine()
     return result
 
 
