@@ -637,7 +637,8 @@ def _cases():
         add("benchmark-run", BRUN + ["--suite", suite], words, f"suite-{os.path.basename(suite)}")
     for opts, words in ((["--jobs", "0"], ["--jobs"]), (["--iterations", "0"], ["--iterations"]),
                         (["--physics-steps", "-1"], ["--physics-steps"]),
-                        (["--iterations", "3", "--physics-steps", "3"], ["--physics-steps", "--iterations"])):
+                        (["--iterations", "3", "--physics-steps", "3"], ["--physics-steps", "--iterations"]),
+                        (["--redo", "fwi"], ["--redo", "fwi"])):
         add("benchmark-run", BRUN + ["--suite", "{W}/suite_empty"] + opts, words, " ".join(opts))
 
     # real files (../shared/data/real; skipped when absent): read by every command the same way
