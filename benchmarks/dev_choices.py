@@ -4,15 +4,19 @@ The dev suite (``hybridfwi benchmark make --suite dev``) draws its models from t
 seed range, which neither pretraining, adaptation, the example nor any benchmark suite can draw
 (``hybridfwi.synth.seeds``). No default is tuned on a benchmark or example model.
 
-For each dev case and each variant (``--variants`` JSON objects of HybridConfig fields), runs the
+For each dev case and each variant (``--variants`` JSON objects of HybridConfig fields, and of
+ProblemConfig fields such as ``bands`` or ``band_top``, which change the problem itself), runs the
 hybrid exactly as ``invert`` does and records the model RMSE of the 1-D reference, the DL start,
-the start actually chosen, the hybrid's end and wall time; FWI from the 1-D reference with the same
-budget (``fwi_gradient``) is run once per case. Writes ``benchmarks/results/dev_choices.json``
+the start actually chosen, the hybrid's end (RMSE and MAE) and wall time; FWI from the 1-D
+reference with the same budget (``fwi_gradient``) is run once per case and problem. Writes ``benchmarks/results/dev_choices.json``
 (finished rows are kept, so a killed run resumes).
 
     hybridfwi benchmark make --suite dev --out /tmp/dev --cases 2
     python benchmarks/dev_choices.py --suite /tmp/dev --cases basin-streamer-0,basin-land-split-0,curvefault-b-0 \
         --variants '{"pga_steps": 0}' '{"pga_steps": 5}' '{"pga_steps": 10}'
+    # the FWI stages of broadband (OpenFWI-geometry) data -> dev_bands.json
+    python benchmarks/dev_choices.py --suite /tmp/dev --cases curvefault-b-0,style-a-0 --out benchmarks/results/dev_bands.json \
+        --variants '{"bands": [3.0, 5.0]}' '{"bands": [3.0, 5.0, 13.0]}' '{"bands": [3.0, 5.0, 8.0, 13.0]}'
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from hybridfwi.bench.suites import read_suite  # noqa: E402
 from hybridfwi.core import VelocityModel  # noqa: E402
 from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare, run_hybrid  # noqa: E402
 from hybridfwi.inversion.fwi import FWI  # noqa: E402
-from hybridfwi.metrics import rmse  # noqa: E402
+from hybridfwi.inversion.problem import ProblemConfig  # noqa: E402
+from hybridfwi.metrics import mae, rmse  # noqa: E402
 from hybridfwi.workflow.runs import load_problem  # noqa: E402
 
 
@@ -58,46 +63,69 @@ def main() -> None:
                        "modelling": manifest.get("modelling"), "rows": rows, "summary": summary(rows)}, fh, indent=1)
         os.replace(tmp, args.out)
 
+    pfields = set(ProblemConfig.__dataclass_fields__)
     for c in cases:
         if only and c.id not in only:
             continue
         true = np.load(c.true)
-        _, problem = load_problem(c.survey, None, None)
-        # one preparation (reference, wavelet, DL prediction) per case, shared by every variant: the
-        # variants differ in what happens after the start (physics-guided steps, FWI)
-        prep = prepare(problem, HybridConfig(device="cpu", cache=args.cache), Stages(1, None), progress=False)
+        # one preparation (problem, reference, wavelet, DL prediction) per case and problem config,
+        # shared by the variants that differ only in what happens after the start
+        preps: dict = {}
         for var in args.variants:
-            if (c.id, var) in done:
+            spec = json.loads(var)
+            pspec = {k: v for k, v in spec.items() if k in pfields}
+            hspec = {k: v for k, v in spec.items() if k not in pfields}
+            pkey = json.dumps(pspec, sort_keys=True)
+            base = "fwi_gradient" if not pspec else f"fwi_gradient {pkey}"
+            if (c.id, var) in done and (c.id, base) in done:
                 continue
-            hc = HybridConfig(device="cpu", cache=args.cache, **json.loads(var))
-            t = time.time()
-            res = run_hybrid(problem, hc, true=true, log=None, progress=False, prepared=prep)
-            rows.append({"case": c.id, "family": c.family, "variant": var,
-                         "rmse_reference": rmse(prep.reference, true), "rmse_dl": rmse(prep.dl, true),
-                         "start": res.choice.name if res.choice else "dl", "rmse_start": rmse(res.start, true),
-                         "rmse_after_physics": rmse(res.pga.velocity, true) if res.pga else None,
-                         "rmse_hybrid": rmse(res.fwi.model.values, true), "wall_time_s": time.time() - t})
-            print(json.dumps(rows[-1]), flush=True)
-            save()
-        if (c.id, "fwi_gradient") not in done:
-            t = time.time()
-            r = FWI(prep.record, VelocityModel(prep.reference, problem.grid), prep.fcfg, true=true,
-                    wavelet=prep.wavelet).run(progress=False)
-            rows.append({"case": c.id, "family": c.family, "variant": "fwi_gradient", "rmse_reference": rmse(prep.reference, true),
-                         "rmse_hybrid": rmse(r.model.values, true), "wall_time_s": time.time() - t})
-            print(json.dumps(rows[-1]), flush=True)
-            save()
+            if pkey not in preps:
+                _, problem = load_problem(c.survey, None, ProblemConfig(**pspec) if pspec else None)
+                preps[pkey] = (problem, prepare(problem, HybridConfig(device="cpu", cache=args.cache), Stages(1, None), progress=False))
+            problem, prep = preps[pkey]
+            if (c.id, var) not in done:
+                hc = HybridConfig(device="cpu", cache=args.cache, **hspec)
+                t = time.time()
+                res = run_hybrid(problem, hc, true=true, log=None, progress=False, prepared=prep)
+                rows.append({"case": c.id, "family": c.family, "variant": var, "bands_hz": problem.bands,
+                             "rmse_reference": rmse(prep.reference, true), "rmse_dl": rmse(prep.dl, true), "mae_dl": mae(prep.dl, true),
+                             "start": res.choice.name if res.choice else "dl", "rmse_start": rmse(res.start, true),
+                             "rmse_after_physics": rmse(res.pga.velocity, true) if res.pga else None,
+                             "rmse_hybrid": rmse(res.fwi.model.values, true), "mae_hybrid": mae(res.fwi.model.values, true),
+                             "wall_time_s": time.time() - t})
+                done.add((c.id, var))
+                print(json.dumps(rows[-1]), flush=True)
+                save()
+            if (c.id, base) not in done:
+                t = time.time()
+                r = FWI(prep.record, VelocityModel(prep.reference, problem.grid), prep.fcfg, true=true,
+                        wavelet=prep.wavelet).run(progress=False)
+                rows.append({"case": c.id, "family": c.family, "variant": base, "bands_hz": problem.bands,
+                             "rmse_reference": rmse(prep.reference, true),
+                             "rmse_hybrid": rmse(r.model.values, true), "mae_hybrid": mae(r.model.values, true),
+                             "wall_time_s": time.time() - t})
+                done.add((c.id, base))
+                print(json.dumps(rows[-1]), flush=True)
+                save()
 
 
 def summary(rows: list[dict]) -> dict:
-    """Per variant: median RMSE of the hybrid's end, and its median ratio to fwi_gradient on the same case."""
-    grad = {r["case"]: r["rmse_hybrid"] for r in rows if r["variant"] == "fwi_gradient"}
+    """Per variant: median RMSE of the hybrid's end, its median ratio to ``fwi_gradient`` on the same
+    case and problem, and its median MAE ratio to the DL start."""
+    grad = {(r["case"], r["variant"]): r["rmse_hybrid"] for r in rows if r["variant"].startswith("fwi_gradient")}
+    pfields = set(ProblemConfig.__dataclass_fields__)
     out = {}
     for var in sorted({r["variant"] for r in rows}):
         rs = [r for r in rows if r["variant"] == var]
-        ratios = [r["rmse_hybrid"] / grad[r["case"]] for r in rs if r["case"] in grad]
+        ratios, to_dl = [], []
+        if not var.startswith("fwi_gradient"):
+            pspec = {k: v for k, v in json.loads(var).items() if k in pfields}
+            base = "fwi_gradient" if not pspec else f"fwi_gradient {json.dumps(pspec, sort_keys=True)}"
+            ratios = [r["rmse_hybrid"] / grad[(r["case"], base)] for r in rs if (r["case"], base) in grad]
+            to_dl = [r["mae_hybrid"] / r["mae_dl"] for r in rs if r.get("mae_dl")]
         out[var] = {"cases": len(rs), "median_rmse_end": float(np.median([r["rmse_hybrid"] for r in rs])),
                     "median_ratio_to_fwi_gradient": float(np.median(ratios)) if ratios else None,
+                    "median_mae_ratio_to_dl": float(np.median(to_dl)) if to_dl else None,
                     "median_wall_time_s": float(np.median([r["wall_time_s"] for r in rs]))}
     return out
 

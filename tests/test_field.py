@@ -238,3 +238,26 @@ def test_water_picks_a_shallow_soft_seabed_under_a_streamer():
     assert p.frozen_above_m == pytest.approx(w.seabed_depth - 0.25 * w.velocity / 6.0) and p.frozen_above_m <= true
     given = WaterLayer(velocity=1500.0, seabed_depth=210.0, method="given")
     assert Problem(record=rec, grid=g, bands=[4.0], low_cut=None, water=given, known_wavelet=True, field_data=False).frozen_above_m == 210.0
+
+
+def test_broadband_data_get_a_stage_at_their_spectral_peak(tmp_path):
+    """OpenFWI's geometry (15 Hz Ricker): the low ladder (1.5x and 2.5x the 2 Hz usable edge) stops at
+    5 Hz, a third of the data's peak, so a stage at the peak is added; the shipped example (8 Hz,
+    ladder to 6.2 Hz against a 9 Hz peak) keeps its two stages."""
+    from hybridfwi.core.survey import load_geometry
+
+    geo = load_geometry("openfwi")
+    g, s = geo.grid, geo.survey
+    data = forward_model(make_model("flatvel-a", 0, 0, g.nz, g.nx), g, s)
+    write_shots(tmp_path / "o.segy", ShotRecord(data, s), grid=g)
+    sf = read_survey(tmp_path / "o.segy")
+    p = build_problem(sf)
+    peak = p.info["spectrum_hz"]["peak"]
+    assert 11.0 <= peak <= 16.0
+    assert p.bands[:2] == [3.0, 5.0] and p.bands[2] == pytest.approx(peak, abs=0.1) and len(p.bands) == 3
+    assert "peak_stage" in p.info
+    assert build_problem(sf, ProblemConfig(peak_stage=None)).bands == [3.0, 5.0]
+    ex = build_problem(read_survey(os.path.join(EXAMPLE, "survey.segy")))
+    assert len(ex.bands) == 2 and ex.bands[-1] < 7.0 and "peak_stage" not in ex.info
+    with pytest.raises(InputError, match="peak_stage"):
+        ProblemConfig(peak_stage=0.5).validate()

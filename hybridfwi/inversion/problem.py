@@ -7,7 +7,9 @@ with a message), and every choice is recorded in ``Problem.info``:
 
 - **bands**: from the data's amplitude spectrum (the usable band is where the mean spectrum is
   above 10% of its peak): FWI low-pass stages at ``band_factors`` times its lower edge (at least
-  2 Hz), capped below the usable top; field data also get a low cut at the lower edge;
+  2 Hz), capped below the usable top, and one more stage at the spectral peak when that ladder
+  stops below ``1 / peak_stage`` of it (broadband data: OpenFWI's 15 Hz Ricker gives stages 3, 5
+  and 13 Hz); field data also get a low cut at the lower edge;
 - **grid**: a synthetic survey's own modelling grid (its sidecar) unless ``dx``/``depth``/``padding``
   are given; otherwise about 4.5 cells per minimum wavelength at the highest band (``vmin_guess``:
   the water velocity for marine data), rounded down to a round number, never coarser than the
@@ -55,6 +57,9 @@ class ProblemConfig:
     Attributes:
         bands: high cuts of the FWI stages, Hz (None in the list: the full band).
         band_factors: the automatic stages, as multiples of the usable band's lower edge.
+        peak_stage: add a last automatic stage at the data's spectral peak when the peak is at least
+            this many times the highest ``band_factors`` stage (None: never). Chosen on the dev
+            suite's OpenFWI-geometry cases (validation seeds, ``benchmarks/results/dev_bands.json``).
         low_cut: low cut applied in every stage, Hz (0 = none; None: field data's usable lower edge).
         dx: grid spacing. depth: model depth. padding: lateral margin beyond the outermost
             source/receiver.
@@ -68,6 +73,7 @@ class ProblemConfig:
 
     bands: list | None = None
     band_factors: tuple = (1.5, 2.5)
+    peak_stage: float | None = 2.0
     low_cut: float | None = None
     dx: float | None = None
     depth: float | None = None
@@ -88,6 +94,8 @@ class ProblemConfig:
             v = getattr(self, name)
             if v is not None and not (np.isfinite(v) and v >= 0):
                 raise InputError(f"--{name.replace('_', '-')} must be a number >= 0, got {v!r}")
+        if self.peak_stage is not None and not (np.isfinite(self.peak_stage) and self.peak_stage > 1):
+            raise InputError(f"peak_stage must be a number above 1 (or None), got {self.peak_stage!r}")
         if self.bands is not None:
             if not self.bands:
                 raise InputError("--bands is empty; give at least one band (e.g. 5,8 or full)")
@@ -237,6 +245,9 @@ def build_problem(sf, cfg: ProblemConfig | None = None) -> Problem:
     else:
         base = max(f_lo, 2.0)
         bands = sorted({round(min(k * base, 0.9 * f_hi), 1) for k in cfg.band_factors})
+        if cfg.peak_stage is not None and f_peak >= cfg.peak_stage * bands[-1]:
+            bands.append(round(min(f_peak, 0.9 * f_hi), 1))
+            info["peak_stage"] = f"the data peak at {f_peak:g} Hz, above {cfg.peak_stage:g}x the last stage: one more stage there"
     for b in bands:
         if b is not None and b >= 0.5 / dt:
             raise InputError(f"band {b:g} Hz is at or above the data's Nyquist frequency {0.5 / dt:g} Hz; lower --bands")
