@@ -17,6 +17,9 @@ reference with the same budget (``fwi_gradient``) is run once per case and probl
     # the FWI stages of broadband (OpenFWI-geometry) data -> dev_bands.json
     python benchmarks/dev_choices.py --suite /tmp/dev --cases curvefault-b-0,style-a-0 --out benchmarks/results/dev_bands.json \
         --variants '{"bands": [3.0, 5.0]}' '{"bands": [3.0, 5.0, 13.0]}' '{"bands": [3.0, 5.0, 8.0, 13.0]}'
+    # physics-guided adaptation's Adam step, on all 7 dev cases -> dev_pga_lr.json
+    python benchmarks/dev_choices.py --suite /tmp/dev --out benchmarks/results/dev_pga_lr.json \
+        --variants '{"pga_lr": 0.001}' '{"pga_lr": 0.0003}'
 """
 
 from __future__ import annotations
