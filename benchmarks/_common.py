@@ -78,3 +78,30 @@ class Record:
 
 def median(values) -> float:
     return float(statistics.median(values))
+
+
+def read_dev_suite(path: str, script: str):
+    """``(manifest, cases)`` of a dev suite (validation seeds); exits with a message for any other suite,
+    since defaults are chosen on validation seeds only."""
+    from hybridfwi.bench.suites import read_suite
+
+    manifest, cases = read_suite(path)
+    if manifest.get("seed_range") != "validation":
+        sys.exit(f"{script}: defaults are chosen on validation seeds only; give a dev suite (benchmark make --suite dev)")
+    return manifest, cases
+
+
+def load_rows(path: str) -> list[dict]:
+    """The rows already saved in a dev-suite results file (none when it does not exist)."""
+    if not os.path.exists(path):
+        return []
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh).get("rows", [])
+
+
+def save_rows(path: str, manifest: dict, rows: list[dict], summary: dict) -> None:
+    """Write a dev-suite results file atomically: machine, suite, rows so far and their summary."""
+    from hybridfwi.io.atomic import atomic_write_text
+
+    atomic_write_text(path, json.dumps({"machine": machine(), "suite": manifest["suite"], "seed_range": manifest["seed_range"],
+                                        "modelling": manifest.get("modelling"), "rows": rows, "summary": summary}, indent=1))

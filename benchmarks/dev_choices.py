@@ -33,9 +33,8 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import RESULTS, machine  # noqa: E402
+from _common import RESULTS, load_rows, read_dev_suite, save_rows  # noqa: E402
 
-from hybridfwi.bench.suites import read_suite  # noqa: E402
 from hybridfwi.core import VelocityModel  # noqa: E402
 from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare, run_hybrid  # noqa: E402
 from hybridfwi.inversion.fwi import FWI  # noqa: E402
@@ -52,19 +51,13 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(RESULTS, "dev_choices.json"))
     ap.add_argument("--cache", default=None, help="adaptation cache folder")
     args = ap.parse_args()
-    manifest, cases = read_suite(args.suite)
-    if manifest.get("seed_range") != "validation":
-        sys.exit("dev_choices.py: defaults are chosen on validation seeds only; give a dev suite (benchmark make --suite dev)")
+    manifest, cases = read_dev_suite(args.suite, "dev_choices.py")
     only = set(args.cases.split(",")) if args.cases else None
-    rows = json.load(open(args.out, encoding="utf-8")).get("rows", []) if os.path.exists(args.out) else []
+    rows = load_rows(args.out)
     done = {(r["case"], r["variant"]) for r in rows}
 
     def save():
-        tmp = args.out + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"machine": machine(), "suite": manifest["suite"], "seed_range": manifest["seed_range"],
-                       "modelling": manifest.get("modelling"), "rows": rows, "summary": summary(rows)}, fh, indent=1)
-        os.replace(tmp, args.out)
+        save_rows(args.out, manifest, rows, summary(rows))
 
     pfields = set(ProblemConfig.__dataclass_fields__)
     for c in cases:

@@ -1,7 +1,8 @@
 """Does the safeguard's score follow model error? Candidate starts scored by several data misfits, on the dev suite.
 
 The safeguard (``hybridfwi.hybrid.start.choose_start``) picks the start among the 1-D reference,
-the DL model and their blends by ``gc`` misfit in the lowest FWI band. This diagnostic scores the
+the DL model and their blends by one data misfit (``SCORE_MISFIT``; ``gc`` until this diagnostic
+chose envelope) in the lowest FWI band. This diagnostic scores the
 same candidates, prepared exactly as ``invert`` prepares them, by each misfit (``gc``, ``envelope``,
 ``l2``) in each FWI band, and records each candidate's model RMSE against the true model, so the
 rules can be compared by how often they pick the candidate with the lowest RMSE and by the RMSE
@@ -24,12 +25,11 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import RESULTS, machine  # noqa: E402
+from _common import RESULTS, load_rows, read_dev_suite, save_rows  # noqa: E402
 
-from hybridfwi.bench.suites import read_suite  # noqa: E402
 from hybridfwi.core import VelocityModel  # noqa: E402
 from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare  # noqa: E402
-from hybridfwi.hybrid.start import blend  # noqa: E402
+from hybridfwi.hybrid.start import start_candidates  # noqa: E402
 from hybridfwi.inversion.config import FWIConfig  # noqa: E402
 from hybridfwi.inversion.fwi import data_misfit  # noqa: E402
 from hybridfwi.metrics import rmse  # noqa: E402
@@ -66,10 +66,8 @@ def main() -> None:
     ap.add_argument("--out", default=os.path.join(RESULTS, "start_scores_dev.json"))
     ap.add_argument("--cache", default=None, help="adaptation cache folder")
     args = ap.parse_args()
-    manifest, cases = read_suite(args.suite)
-    if manifest.get("seed_range") != "validation":
-        sys.exit("start_scores.py: give a dev suite (validation seeds; benchmark make --suite dev)")
-    rows = json.load(open(args.out, encoding="utf-8")).get("rows", []) if os.path.exists(args.out) else []
+    manifest, cases = read_dev_suite(args.suite, "start_scores.py")
+    rows = load_rows(args.out)
     done = {r["case"] for r in rows}
     for c in cases:
         if c.id in done:
@@ -80,11 +78,8 @@ def main() -> None:
         hc = HybridConfig(device="cpu", cache=args.cache)
         prep = prepare(problem, hc, Stages(1, None), progress=False)
         g = problem.grid
-        cands = {"dl": prep.dl, "reference": prep.reference}
-        for w in hc.blends:
-            b = blend(prep.reference, prep.dl, w)
-            cands[f"blend {w:g}"] = problem.water.impose(b, g.z) if problem.water else b
-        stages = [b for b in prep.fcfg.stages]
+        cands = start_candidates(prep.reference, prep.dl, hc.blends, problem.water, g.z)
+        stages = list(prep.fcfg.stages)
         scores: dict = {}
         for m in MISFITS:
             cfg = FWIConfig(**{**prep.fcfg.to_dict(), "misfit": m})
@@ -95,11 +90,7 @@ def main() -> None:
         rows.append({"case": c.id, "family": c.family, "bands_hz": stages, "rmse": {n: rmse(v, true) for n, v in cands.items()},
                      "scores": scores, "wall_time_s": time.time() - t})
         print(json.dumps({"case": c.id, "rmse": rows[-1]["rmse"], "gc band 1": scores[rule_name("gc", 0)]}), flush=True)
-        tmp = args.out + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump({"machine": machine(), "suite": manifest["suite"], "seed_range": manifest["seed_range"],
-                       "modelling": manifest.get("modelling"), "rows": rows, "summary": summary(rows)}, fh, indent=1)
-        os.replace(tmp, args.out)
+        save_rows(args.out, manifest, rows, summary(rows))
     for rule, s in summary(rows).items():
         print(f"{rule:16s} lowest-RMSE picks {s['picks_lowest_rmse']}/{s['cases']}  median regret {s['median_regret_ms']:.0f}  "
               f"worst {s['worst_regret_ms']:.0f} m/s")

@@ -29,7 +29,7 @@ import numpy as np
 from hybridfwi.core.model import ShotRecord, VelocityModel
 from hybridfwi.core.wavelet import Wavelet
 from hybridfwi.errors import InputError
-from hybridfwi.hybrid.start import StartChoice, blend, choose_start, dl_start, reference_model
+from hybridfwi.hybrid.start import StartChoice, choose_start, dl_start, reference_model, start_candidates
 from hybridfwi.inversion.config import FWIConfig
 from hybridfwi.inversion.fwi import FWI, FWIResult, estimate_wavelet_in
 from hybridfwi.inversion.problem import Problem
@@ -284,10 +284,7 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
     start, start_name = prep.dl, "dl"
     wavelet = prep.wavelet
     if cfg.safeguard:
-        cands = {"dl": prep.dl, "reference": prep.reference}
-        for wgt in cfg.blends:
-            cands[f"blend {wgt:g}"] = problem.water.impose(blend(prep.reference, prep.dl, wgt), g.z) if problem.water else \
-                blend(prep.reference, prep.dl, wgt)
+        cands = start_candidates(prep.reference, prep.dl, cfg.blends, problem.water, g.z)
         choice = choose_start(cands, problem, fcfg)
         start_name, start = choice.name, cands[choice.name]
         if choice.wavelets.get(start_name) is not None and problem.estimate_wavelet:

@@ -22,7 +22,7 @@ from hybridfwi.core.model import VelocityModel, WaterLayer
 from hybridfwi.inversion.config import FWIConfig
 from hybridfwi.inversion.problem import Problem
 
-__all__ = ["reference_model", "GRADIENT_PER_M", "SCORE_MISFIT", "dl_start", "StartChoice", "choose_start", "blend", "seabed_from_model"]
+__all__ = ["reference_model", "GRADIENT_PER_M", "SCORE_MISFIT", "dl_start", "StartChoice", "start_candidates", "choose_start", "blend", "seabed_from_model"]
 
 #: Velocity increase with depth below the seabed (or the surface) of the 1-D reference model, 1/s.
 GRADIENT_PER_M = 1.0
@@ -64,6 +64,16 @@ def dl_start(values: np.ndarray, grid: Grid, water: WaterLayer | None, fcfg: FWI
 def blend(a: np.ndarray, b: np.ndarray, weight: float) -> np.ndarray:
     """``(1 - weight) a + weight b`` in slowness (traveltimes blend linearly in slowness)."""
     return (1.0 / ((1.0 - weight) / a + weight / b)).astype(np.float32)
+
+
+def start_candidates(reference: np.ndarray, dl: np.ndarray, blends, water: WaterLayer | None, z: np.ndarray) -> dict[str, np.ndarray]:
+    """The safeguard's candidates ``(nz, nx)`` m/s: ``dl``, ``reference`` and ``blend W`` for each DL
+    weight in ``blends`` (slowness blends, with the water layer imposed again when there is one)."""
+    cands = {"dl": dl, "reference": reference}
+    for w in blends:
+        b = blend(reference, dl, w)
+        cands[f"blend {w:g}"] = water.impose(b, z) if water is not None else b
+    return cands
 
 
 @dataclass
