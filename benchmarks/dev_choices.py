@@ -5,10 +5,12 @@ seed range, which neither pretraining, adaptation, the example nor any benchmark
 (``hybridfwi.synth.seeds``). No default is tuned on a benchmark or example model.
 
 For each dev case and each variant (``--variants`` JSON objects of HybridConfig fields, and of
-ProblemConfig fields such as ``bands`` or ``band_top``, which change the problem itself), runs the
+ProblemConfig fields such as ``bands`` or ``band_top``, which change the problem itself, and of
+FWIConfig fields such as ``tv_weight``, which change the FWI every method shares), runs the
 hybrid exactly as ``invert`` does and records the model RMSE of the 1-D reference, the DL start,
 the start actually chosen, the hybrid's end (RMSE and MAE) and wall time; FWI from the 1-D
-reference with the same budget (``fwi_gradient``) is run once per case and problem. Writes ``benchmarks/results/dev_choices.json``
+reference with the same budget and FWI settings (``fwi_gradient``) is run once per case, problem
+and FWI settings. Writes ``benchmarks/results/dev_choices.json``
 (finished rows are kept, so a killed run resumes).
 
     hybridfwi benchmark make --suite dev --out /tmp/dev --cases 2
@@ -20,11 +22,27 @@ reference with the same budget (``fwi_gradient``) is run once per case and probl
     # physics-guided adaptation's Adam step, on all 7 dev cases -> dev_pga_lr.json
     python benchmarks/dev_choices.py --suite /tmp/dev --out benchmarks/results/dev_pga_lr.json \
         --variants '{"pga_lr": 0.001}' '{"pga_lr": 0.0003}'
+    # which bands and which misfit the physics-guided steps fit -> dev_pga_bands.json, dev_pga_misfit.json;
+    # their Adam step and LoRA rank -> dev_pga_rank_lr.json (all three with the step then the default, 1e-3)
+    python benchmarks/dev_choices.py --suite /tmp/dev --out benchmarks/results/dev_pga_bands.json \
+        --variants '{"pga_lr": 0.001, "pga_bands": "first"}' '{"pga_lr": 0.001, "pga_bands": "all"}'
+    python benchmarks/dev_choices.py --suite /tmp/dev --out benchmarks/results/dev_pga_misfit.json \
+        --variants '{"pga_lr": 0.001}' '{"pga_lr": 0.001, "pga_misfit": "envelope"}'
+    python benchmarks/dev_choices.py --suite /tmp/dev --out benchmarks/results/dev_pga_rank_lr.json \
+        --variants '{"pga_lr": 0.001}' '{"pga_lr": 0.001, "pga_rank": 16}' '{"pga_lr": 0.003}' \
+        '{"pga_lr": 0.003, "pga_rank": 2}' '{"pga_lr": 0.01, "pga_rank": 2}'
+
+Rows of a variant already in the output file are not run again, so a file may be seeded with rows
+of the same configuration from an earlier file made by the same code: the ``fwi_gradient``
+baselines and the 1e-3 rows of the three files above were copied from ``dev_pga_lr.json`` and
+``dev_pga_bands.json`` (the 1e-3 rows of ``dev_pga_bands.json``, run afresh, reproduced
+``dev_pga_lr.json``'s to the last digit).
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import sys
@@ -37,6 +55,7 @@ from _common import RESULTS, load_rows, read_dev_suite, save_rows  # noqa: E402
 
 from hybridfwi.core import VelocityModel  # noqa: E402
 from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare, run_hybrid  # noqa: E402
+from hybridfwi.inversion.config import FWIConfig  # noqa: E402
 from hybridfwi.inversion.fwi import FWI  # noqa: E402
 from hybridfwi.inversion.problem import ProblemConfig  # noqa: E402
 from hybridfwi.metrics import mae, rmse  # noqa: E402
@@ -59,7 +78,6 @@ def main() -> None:
     def save():
         save_rows(args.out, manifest, rows, summary(rows))
 
-    pfields = set(ProblemConfig.__dataclass_fields__)
     for c in cases:
         if only and c.id not in only:
             continue
@@ -68,17 +86,17 @@ def main() -> None:
         # shared by the variants that differ only in what happens after the start
         preps: dict = {}
         for var in args.variants:
-            spec = json.loads(var)
-            pspec = {k: v for k, v in spec.items() if k in pfields}
-            hspec = {k: v for k, v in spec.items() if k not in pfields}
-            pkey = json.dumps(pspec, sort_keys=True)
-            base = "fwi_gradient" if not pspec else f"fwi_gradient {pkey}"
+            pspec, fspec, hspec = split(json.loads(var))
+            base = baseline(var)
             if (c.id, var) in done and (c.id, base) in done:
                 continue
+            pkey = json.dumps(pspec, sort_keys=True)
             if pkey not in preps:
                 _, problem = load_problem(c.survey, None, ProblemConfig(**pspec) if pspec else None)
                 preps[pkey] = (problem, prepare(problem, HybridConfig(device="cpu", cache=args.cache), Stages(1, None), progress=False))
             problem, prep = preps[pkey]
+            if fspec:  # the same preparation, under other FWI settings (shared by the hybrid and its baseline)
+                prep = dataclasses.replace(prep, fcfg=FWIConfig(**{**prep.fcfg.to_dict(), **fspec}).validate(problem.record.survey.dt))
             if (c.id, var) not in done:
                 hc = HybridConfig(device="cpu", cache=args.cache, **hspec)
                 t = time.time()
@@ -105,18 +123,32 @@ def main() -> None:
                 save()
 
 
+def split(spec: dict) -> tuple[dict, dict, dict]:
+    """A variant's ProblemConfig, FWIConfig and HybridConfig fields (``iterations`` and ``device``
+    are the hybrid's, which passes them on to FWI)."""
+    pfields = set(ProblemConfig.__dataclass_fields__)
+    ffields = set(FWIConfig.__dataclass_fields__) - pfields - {"iterations", "device"}
+    return ({k: v for k, v in spec.items() if k in pfields}, {k: v for k, v in spec.items() if k in ffields},
+            {k: v for k, v in spec.items() if k not in pfields | ffields})
+
+
+def baseline(var: str) -> str:
+    """The ``fwi_gradient`` row a variant is compared with: same problem and FWI settings."""
+    pspec, fspec, _ = split(json.loads(var))
+    both = {**pspec, **fspec}
+    return "fwi_gradient" if not both else f"fwi_gradient {json.dumps(both, sort_keys=True)}"
+
+
 def summary(rows: list[dict]) -> dict:
     """Per variant: median RMSE of the hybrid's end, its median ratio to ``fwi_gradient`` on the same
     case and problem, and its median MAE ratio to the DL start."""
     grad = {(r["case"], r["variant"]): r["rmse_hybrid"] for r in rows if r["variant"].startswith("fwi_gradient")}
-    pfields = set(ProblemConfig.__dataclass_fields__)
     out = {}
     for var in sorted({r["variant"] for r in rows}):
         rs = [r for r in rows if r["variant"] == var]
         ratios, to_dl = [], []
         if not var.startswith("fwi_gradient"):
-            pspec = {k: v for k, v in json.loads(var).items() if k in pfields}
-            base = "fwi_gradient" if not pspec else f"fwi_gradient {json.dumps(pspec, sort_keys=True)}"
+            base = baseline(var)
             ratios = [r["rmse_hybrid"] / grad[(r["case"], base)] for r in rs if (r["case"], base) in grad]
             to_dl = [r["mae_hybrid"] / r["mae_dl"] for r in rs if r.get("mae_dl")]
         out[var] = {"cases": len(rs), "median_rmse_end": float(np.median([r["rmse_hybrid"] for r in rs])),

@@ -59,3 +59,24 @@ def test_redo_reruns_one_method_and_keeps_the_others(tiny_suite, tmp_path):
     run.redo = ("hybrid",)
     with pytest.raises(InputError, match="--redo hybrid"):
         run_suite(run)
+
+
+def test_a_redo_accepts_a_record_made_with_other_settings_of_the_redone_method_only(tmp_path):
+    """``--redo hybrid`` after a hybrid-only default changed: the run's record may differ in those
+    settings (and is rewritten with today's), never in settings other methods read."""
+    from hybridfwi.bench.run import _renewable
+    from hybridfwi.workflow.runs import RunFolder
+
+    old = {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.001, "pga_rank": 4}}
+    RunFolder(tmp_path / "r", "benchmark", old).check().create()
+    new = {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.003, "pga_rank": 4, "pga_bands": "first"}}
+    with pytest.raises(InputError, match="other settings"):
+        RunFolder(tmp_path / "r", "benchmark", new, resume=True).check()
+    assert _renewable(("fwi_gradient",)) == () and "hybrid.pga_lr" in _renewable(("dl", "hybrid"))
+    assert "hybrid.iterations" not in _renewable(("hybrid",))  # FWI's budget: every method reads it
+    RunFolder(tmp_path / "r", "benchmark", new, resume=True, renew=_renewable(("hybrid",))).check().create()
+    assert json.loads((tmp_path / "r" / "run.json").read_text())["settings"] == new
+    # the budget is not the hybrid's alone: a record with another one is refused even when redoing the hybrid
+    other = {"suite": "s", "hybrid": {**new["hybrid"], "iterations": 10}}
+    with pytest.raises(InputError, match="other settings"):
+        RunFolder(tmp_path / "r", "benchmark", other, resume=True, renew=_renewable(("hybrid",))).check()

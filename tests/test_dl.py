@@ -1,6 +1,7 @@
 """Networks, normalisation, training pairs, checkpoints, pretraining, peft fine-tuning, survey adaptation,
 prediction through the network frame, evaluation, and the CLI commands around them."""
 
+import dataclasses
 import json
 import os
 
@@ -11,7 +12,7 @@ from click.testing import CliRunner
 
 from conftest import one_line_error
 from hybridfwi.cli.main import cli
-from hybridfwi.core import Geometry, Grid, ShotRecord, Survey, Wavelet
+from hybridfwi.core import Geometry, Grid, ShotRecord, Survey, VelocityModel, Wavelet
 from hybridfwi.dl.checkpoint import DEFAULT_MODEL, ModelConfig, load_checkpoint, save_checkpoint
 from hybridfwi.dl.data import NetworkPairs, load_batch
 from hybridfwi.dl.finetune import METHODS, FinetuneConfig, adapt, finetune, load_model
@@ -373,6 +374,41 @@ def test_invert_with_physics_guided_steps(tiny_data, tiny_base, tmp_path):
     np.testing.assert_array_equal(np.load(out / "velocity_start.npy"), np.load(out / "velocity_dl.npy"))  # the safeguard's choice
     assert not np.array_equal(np.load(out / "velocity_physics.npy"), np.load(out / "velocity_dl.npy")) or pg["best_step"] == 0
     assert rep["data_misfit_refined"] < rep["data_misfit_dl"]
+
+
+def test_physics_guided_steps_over_several_bands(tiny_data, tiny_base, tmp_path):
+    """pga_bands='all': the steps are shared over the FWI bands from low to high, and the kept iterate
+    is judged in the last band, where it is never worse than the start."""
+    from hybridfwi.hybrid.pga import band_schedule
+    from hybridfwi.hybrid.pipeline import HybridConfig, run_hybrid
+    from hybridfwi.inversion.fwi import data_misfit
+    from hybridfwi.inversion.problem import ProblemConfig
+    from hybridfwi.workflow.runs import load_problem
+
+    assert band_schedule([3.0, 5.0, 13.0], 14, "all") == [3.0] * 5 + [5.0] * 5 + [13.0] * 4
+    assert band_schedule([3.0, 5.0, 13.0], 2, "all") == [3.0, 5.0]
+    assert band_schedule([None, 8.0], 3, "first") == [8.0] * 3 and band_schedule([None], 2, "all") == [None, None]
+    with pytest.raises(InputError, match="'first' or 'all'"):
+        band_schedule([3.0], 2, "some")
+    with pytest.raises(InputError, match="pga_bands"):
+        HybridConfig(pga_bands="last").validate()
+    with pytest.raises(InputError, match="pga_misfit"):
+        HybridConfig(pga_misfit="l1").validate()
+    _, geom = tiny_data
+    (tmp_path / "g.json").write_text(geom.to_json())
+    s = tmp_path / "s.segy"
+    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                                    "--seed", "200005"]).exit_code == 0
+    _, problem = load_problem(str(s), None, ProblemConfig(bands=[8.0, None]))
+    cfg = HybridConfig(model=tiny_base, pga_steps=3, pga_bands="all", pga_misfit="envelope", iterations=4, safeguard=False, device="cpu")
+    res = run_hybrid(problem, cfg, log=None, progress=False)
+    assert [h["band_hz"] for h in res.pga.history] == [8.0, 8.0, None]
+    assert res.pga.curve[-1]["band_hz"] is None
+    fcfg = dataclasses.replace(res.prepared.fcfg, misfit="envelope")
+    last = [float(data_misfit(VelocityModel(v, problem.grid), res.prepared.record, fcfg, res.prepared.wavelet, band_hz=None)[0])
+            for v in (res.start, res.pga.velocity)]
+    assert last[1] <= last[0] * 1.0001
+    assert res.pga.curve[-1]["data_misfit"] == pytest.approx(last[1], rel=1e-3)
 
 
 def test_compare_cli_runs_every_method_with_one_budget(tiny_data, tiny_base, tmp_path):

@@ -12,7 +12,8 @@
 A finished case (its ``results.json`` exists) is never redone, and the aggregate is computed from
 the case files alone, so the tables are the same with or without an interruption. ``redo`` reruns
 chosen methods in finished cases and keeps the others (after a change that affects only those
-methods); what was redone, and when, is recorded in ``results.json`` (``redone``). Cases are
+methods; ``--redo hybrid`` accepts a record made with other hybrid-only settings, ``HYBRID_ONLY``,
+and records today's); what was redone, and when, is recorded in ``results.json`` (``redone``). Cases are
 spread over ``jobs`` worker processes, or over the ranks under ``torchrun``.
 """
 
@@ -72,7 +73,15 @@ def _run_case(case: Case, run: SuiteRun, progress: bool) -> None:
         return
     resume = os.path.isdir(out) and os.path.exists(os.path.join(out, "run.json"))
     run_compare(CompareRun(survey=case.survey, out=out, hybrid=run.hybrid, methods=run.methods, true=case.true,
-                           resume=resume, progress=progress))
+                           resume=resume, progress=progress, renew=_renewable(run.redo)))
+
+
+def _renewable(redo: tuple) -> tuple:
+    """Settings that may differ from a finished run's record when ``redo`` reruns their methods:
+    the hybrid's own (safeguard, physics-guided steps), which no other method reads."""
+    from hybridfwi.hybrid.pipeline import HYBRID_ONLY
+
+    return tuple(f"hybrid.{k}" for k in HYBRID_ONLY) if "hybrid" in redo else ()
 
 
 def _worker(k: int, jobs: int, run: SuiteRun, cases: list[Case]) -> None:
@@ -97,7 +106,7 @@ def run_suite(run: SuiteRun) -> dict:
     _check_model(run.hybrid.model)
     settings = {"suite": os.path.abspath(run.suite), "suite_name": manifest["suite"], "model": run.hybrid.model,
                 "hybrid": {k: v for k, v in run.hybrid.__dict__.items() if k not in ("fwi", "device")}, "methods": list(run.methods)}
-    folder = RunFolder(run.out, "benchmark", settings, resume=True).check()
+    folder = RunFolder(run.out, "benchmark", settings, resume=True, renew=_renewable(run.redo)).check()
     unknown = sorted(set(run.redo) - set(run.methods))
     if unknown:
         raise InputError(f"--redo {', '.join(unknown)}: not a method of this run ({', '.join(run.methods)})")

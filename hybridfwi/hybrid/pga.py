@@ -24,7 +24,7 @@ from hybridfwi.errors import InputError
 from hybridfwi.io.atomic import atomic_path
 from hybridfwi.metrics import rmse
 
-__all__ = ["PGAConfig", "PGAResult", "physics_adapt"]
+__all__ = ["PGAConfig", "PGAResult", "band_schedule", "physics_adapt"]
 
 FORMAT = "hybridfwi-physics-checkpoint/1"
 
@@ -32,12 +32,30 @@ FORMAT = "hybridfwi-physics-checkpoint/1"
 @dataclass
 class PGAConfig:
     """Attributes: steps (each a forward + adjoint propagation), Adam learning rate on the LoRA
-    weights, LoRA rank, the band (Hz; None: the problem's first FWI band)."""
+    weights, LoRA rank, and the bands the steps fit: ``"first"`` (all in the problem's first FWI
+    band) or ``"all"`` (shared over the FWI bands from low to high, the lower bands taking the
+    remainder: 14 steps over 3 bands run 5, 5, 4); the misfit the steps lower (None: the FWI's)."""
 
     steps: int = 8
-    lr: float = 1e-3
+    lr: float = 3e-3
     rank: int = 4
-    band_hz: float | None = None
+    bands: str = "first"
+    misfit: str | None = None
+
+
+def band_schedule(stages: list, steps: int, bands: str = "first") -> list:
+    """The band (Hz; None = full band) of each physics-guided step, in order.
+
+    >>> band_schedule([3.0, 5.0, 13.0], 14, "all")
+    [3.0, 3.0, 3.0, 3.0, 3.0, 5.0, 5.0, 5.0, 5.0, 5.0, 13.0, 13.0, 13.0, 13.0]
+    """
+    if bands not in ("first", "all"):
+        raise InputError(f"physics-guided bands must be 'first' or 'all', got {bands!r}")
+    if bands == "first" or len(stages) == 1:
+        return [next((b for b in stages if b is not None), None)] * steps
+    n = len(stages)
+    counts = [steps // n + (1 if i < steps % n else 0) for i in range(n)]
+    return [b for b, k in zip(stages, counts) for _ in range(k)]
 
 
 @dataclass
@@ -98,16 +116,19 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     n_all = sum(p.numel() for p in model.parameters())
     opt = torch.optim.Adam(params, lr=cfg.lr)
     x = torch.as_tensor(prep.frame.to_network(record, wavelet), device=device)
-    band = cfg.band_hz if cfg.band_hz is not None else next((b for b in fcfg.stages if b is not None), None)
-    resp = band_response(Band(high=band, low=fcfg.low_cut), s.nt, s.dt)
-    obs = torch.as_tensor(apply_band(record.data, resp, axis=1), device=device)
+    schedule = band_schedule(list(fcfg.stages), cfg.steps, cfg.bands)
+    mname = cfg.misfit or fcfg.misfit
+    last = schedule[-1] if schedule else band_schedule(list(fcfg.stages), 1)[0]
     mask = None if s.regular else torch.as_tensor(s.receiver_mask, device=device)
-    scale = misfit_scale(fcfg.misfit, obs, mask)
     # under torchrun each rank models its own shots (as FWI does); misfit and LoRA gradients are
     # summed over the ranks, so every rank takes the same Adam steps
     mine = dist.shard(s.n_shots)
-    obs_mine = obs[mine]
     mask_mine = None if mask is None else mask[mine]
+    per_band: dict = {}  # band -> (response, this rank's observed data, misfit scale)
+    for b in dict.fromkeys(schedule + [last]):
+        resp = band_response(Band(high=b, low=fcfg.low_cut), s.nt, s.dt)
+        obs = torch.as_tensor(apply_band(record.data, resp, axis=1), device=device)
+        per_band[b] = (resp, obs[mine], misfit_scale(mname, obs, mask))
     fwd = forward_config(fcfg, device)
     w = torch.as_tensor(wavelet, device=device)
     ref = torch.as_tensor(prep.reference, device=device)
@@ -124,12 +145,13 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
             v = torch.where((z < problem.water.seabed_depth)[:, None], torch.full_like(v, problem.water.velocity), v)
         return v
 
-    def data_misfit(v: torch.Tensor) -> torch.Tensor:
-        """This rank's share of the misfit (a differentiable zero without shots)."""
+    def data_misfit(v: torch.Tensor, band) -> torch.Tensor:
+        """This rank's share of the misfit in ``band`` (a differentiable zero without shots)."""
         if not mine:
             return v.sum() * 0.0
+        resp, obs_mine, scale = per_band[band]
         d = simulate(v, g, s, fwd, shots=mine, source_amplitudes=w, **_deepwave_options(fcfg))
-        return misfit(fcfg.misfit, apply_band(d, resp), obs_mine, scale, mask_mine)
+        return misfit(mname, apply_band(d, resp), obs_mine, scale, mask_mine)
 
     def summed(value: torch.Tensor) -> float:
         return float(dist.all_reduce(torch.tensor([float(value.detach())], dtype=torch.float64))[0])
@@ -145,13 +167,18 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
         history = json.loads(st["history"])
         best = (float(st["best_misfit"]), st["best_velocity"].numpy(), int(st["best_step"]))
         step0 = len(history)
+    elif schedule and schedule[0] != last:
+        # only misfits in the last band compare: the start is measured there too (one forward run)
+        with torch.no_grad():
+            best = (summed(data_misfit(torch.as_tensor(np.asarray(start, np.float32), device=device), last)), best[1], 0)
     t_all = time.perf_counter()
     for step in tqdm(range(step0, cfg.steps), desc="physics-guided adaptation", unit="step",
                      disable=not progress or not dist.is_main(), initial=step0, total=cfg.steps):
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
+        band = schedule[step]
         v = velocity()
-        loss = data_misfit(v)
+        loss = data_misfit(v, band)
         val = summed(loss)
         if not np.isfinite(val):
             events.append(f"step {step}: non-finite misfit; stopped")
@@ -159,7 +186,7 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
         vn = v.detach().cpu().numpy()
         if step == 0 and weight >= 1.0 and float(np.abs(vn - start).max()) > 1.0:
             events.append(f"the network's output differs from the start by up to {float(np.abs(vn - start).max()):.1f} m/s")
-        if val < best[0]:
+        if band == last and val < best[0]:
             best = (val, vn, step)
         loss.backward()
         if dist.world_size() > 1:  # the gradient of the whole misfit
@@ -177,18 +204,18 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     # the misfit after the last step
     with torch.no_grad():
         v = velocity()
-        val = summed(data_misfit(v))
+        val = summed(data_misfit(v, last))
     vn = v.cpu().numpy()
     if val < best[0]:
         best = (val, vn, len(history))
     curve, wall = [], 0.0
     for h in history:
-        e = {"iteration": h["iteration"], "data_misfit": h["misfit"], "wall_time_s": wall, "band_hz": band}
+        e = {"iteration": h["iteration"], "data_misfit": h["misfit"], "wall_time_s": wall, "band_hz": h["band_hz"]}
         if "model_rmse_ms" in h:
             e["rmse_ms"] = h["model_rmse_ms"]
         curve.append(e)
         wall += h["wall_s"]
-    e = {"iteration": len(history), "data_misfit": best[0], "wall_time_s": wall, "band_hz": band}
+    e = {"iteration": len(history), "data_misfit": best[0], "wall_time_s": wall, "band_hz": last}
     if true is not None:
         e["rmse_ms"] = rmse(best[1], true)
     curve.append(e)

@@ -30,7 +30,8 @@ __all__ = ["CompareRun", "run_compare", "write_compare", "results_markdown"]
 @dataclass
 class CompareRun:
     """Attributes: survey file, output folder, hybrid/FWI settings, methods, ``fwi_smooth``'s sigma (m),
-    true model file, user starting models (files), problem choices, geometry, resume, progress."""
+    true model file, user starting models (files), problem choices, geometry, resume, progress, and the
+    settings a resumed run may have recorded differently (``renew``: those of methods being redone)."""
 
     survey: str
     out: str
@@ -43,6 +44,7 @@ class CompareRun:
     geometry: GeometryOverride = field(default_factory=GeometryOverride)
     resume: bool = False
     progress: bool = True
+    renew: tuple = ()
 
 
 def _record_for_json(rec: dict) -> dict:
@@ -57,7 +59,7 @@ def run_compare(run: CompareRun) -> dict:
                 {"fwi": run.hybrid.fwi.to_dict() if run.hybrid.fwi else None}, "methods": list(run.methods),
                 "smooth_sigma_m": run.smooth_sigma_m, "true": run.true, "initial": list(run.initial),
                 "problem": run.problem.to_dict(), "geometry": run.geometry.__dict__}
-    folder = RunFolder(run.out, "compare", settings, run.resume).check()
+    folder = RunFolder(run.out, "compare", settings, run.resume, renew=run.renew).check()
     sf, problem = load_problem(run.survey, run.geometry, run.problem)
     g = problem.grid
     true = load_model_file(run.true, g, "true model (--true)") if run.true else None

@@ -56,10 +56,25 @@ class RunFolder:
         kind: ``fwi``, ``invert``, ``compare``, ``predict``, ``benchmark``.
         settings: what the results depend on (a resumed run must match it).
         resume: continue a run already there.
+        renew: dotted setting names (``"hybrid.pga_lr"``) a resumed run may have recorded differently:
+            those of the methods being redone. The record is then rewritten with today's settings.
     """
 
-    def __init__(self, path: str, kind: str, settings: dict, resume: bool = False):
+    def __init__(self, path: str, kind: str, settings: dict, resume: bool = False, renew: tuple = ()):
         self.path, self.kind, self.settings, self.resume = os.fspath(path), kind, json.loads(to_json(settings)), resume
+        self.renew = tuple(renew)
+
+    def _comparable(self, settings: dict) -> dict:
+        """``settings`` without the ``renew`` entries."""
+        out = json.loads(json.dumps(settings))
+        for name in self.renew:
+            *parents, leaf = name.split(".")
+            d = out
+            for k in parents:
+                d = d.get(k) if isinstance(d, dict) else None
+            if isinstance(d, dict):
+                d.pop(leaf, None)
+        return out
 
     def check(self) -> "RunFolder":
         """Refuse a folder that is a file, that holds something else, or that holds another run."""
@@ -80,7 +95,7 @@ class RunFolder:
                     old = json.load(fh)
             except (OSError, UnicodeDecodeError, json.JSONDecodeError):
                 raise InputError(f"{marker} is damaged; choose another --out") from None
-            if old.get("kind") != self.kind or old.get("settings") != self.settings:
+            if old.get("kind") != self.kind or self._comparable(old.get("settings") or {}) != self._comparable(self.settings):
                 raise InputError(f"--out {p!r} holds a {old.get('kind')} run made with other settings; use the same options to "
                                  f"resume it, or choose another --out")
         return self
@@ -90,7 +105,7 @@ class RunFolder:
         if dist.is_main():
             os.makedirs(self.path, exist_ok=True)
             marker = os.path.join(self.path, MARKER)
-            if not os.path.exists(marker):
+            if not os.path.exists(marker) or self.renew:  # check() passed: the record differs in renew entries at most
                 atomic_write_text(marker, to_json({"kind": self.kind, "settings": self.settings}))
         dist.barrier()
         return self
