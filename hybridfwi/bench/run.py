@@ -106,7 +106,8 @@ def run_suite(run: SuiteRun) -> dict:
     _check_model(run.hybrid.model)
     settings = {"suite": os.path.abspath(run.suite), "suite_name": manifest["suite"], "model": run.hybrid.model,
                 "hybrid": {k: v for k, v in run.hybrid.__dict__.items() if k not in ("fwi", "device")}, "methods": list(run.methods)}
-    folder = RunFolder(run.out, "benchmark", settings, resume=True, renew=_renewable(run.redo)).check()
+    # a redo of some cases only keeps the others' records: they must share the run's settings
+    folder = RunFolder(run.out, "benchmark", settings, resume=True, renew=() if run.cases else _renewable(run.redo)).check()
     unknown = sorted(set(run.redo) - set(run.methods))
     if unknown:
         raise InputError(f"--redo {', '.join(unknown)}: not a method of this run ({', '.join(run.methods)})")
