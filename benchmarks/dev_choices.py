@@ -31,6 +31,12 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
     python benchmarks/dev_choices.py --suite /tmp/dev --out benchmarks/results/dev_pga_rank_lr.json \
         --variants '{"pga_lr": 0.001}' '{"pga_lr": 0.001, "pga_rank": 16}' '{"pga_lr": 0.003}' \
         '{"pga_lr": 0.003, "pga_rank": 2}' '{"pga_lr": 0.01, "pga_rank": 2}'
+    # which layers the physics-guided adapter wraps, under 1 % of the parameters -> dev_pga_modules.json
+    # (the rows of every layer, at rank 4 and 2, copied from dev_pga_rank_lr.json, whose rows were all
+    # made with every layer wrapped, before pga_modules existed; relabelled with "pga_modules": null)
+    python benchmarks/dev_choices.py --suite /tmp/dev --out benchmarks/results/dev_pga_modules.json \
+        --variants '{"pga_lr": 0.003, "pga_modules": ["decoder", "head"]}' \
+        '{"pga_lr": 0.003, "pga_rank": 5, "pga_modules": ["decoder", "head"]}' '{"pga_lr": 0.003, "pga_modules": ["encoder", "fc"]}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``
@@ -121,6 +127,7 @@ def main() -> None:
                 done.add((c.id, base))
                 print(json.dumps(rows[-1]), flush=True)
                 save()
+    save()  # the summary of every row, also when all were already there
 
 
 def split(spec: dict) -> tuple[dict, dict, dict]:

@@ -394,14 +394,19 @@ def test_physics_guided_steps_over_several_bands(tiny_data, tiny_base, tmp_path)
         HybridConfig(pga_bands="last").validate()
     with pytest.raises(InputError, match="pga_misfit"):
         HybridConfig(pga_misfit="l1").validate()
+    for bad in ("decoder", [], ["decoder", ""], [3]):
+        with pytest.raises(InputError, match="pga_modules"):
+            HybridConfig(pga_modules=bad).validate()
     _, geom = tiny_data
     (tmp_path / "g.json").write_text(geom.to_json())
     s = tmp_path / "s.segy"
     assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
                                     "--seed", "200005"]).exit_code == 0
     _, problem = load_problem(str(s), None, ProblemConfig(bands=[8.0, None]))
-    cfg = HybridConfig(model=tiny_base, pga_steps=3, pga_bands="all", pga_misfit="envelope", iterations=4, safeguard=False, device="cpu")
+    cfg = HybridConfig(model=tiny_base, pga_steps=3, pga_bands="all", pga_misfit="envelope", pga_modules=("nowhere",), iterations=4,
+                       safeguard=False, device="cpu")
     res = run_hybrid(problem, cfg, log=None, progress=False)
+    assert any("wraps every layer" in e for e in res.pga.events)  # no layer named so: all of them, said
     assert [h["band_hz"] for h in res.pga.history] == [8.0, 8.0, None]
     assert res.pga.curve[-1]["band_hz"] is None
     fcfg = dataclasses.replace(res.prepared.fcfg, misfit="envelope")
@@ -527,3 +532,30 @@ def test_shipped_model_beats_the_mean_profile_on_held_out_samples(tmp_path):
     lora = adapt(model, "lora", rank=1)
     trainable, total = count_parameters(lora)
     assert trainable / total < 0.01
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(DEFAULT_MODEL, "model.safetensors")), reason="no shipped model")
+def test_physics_guided_adapter_trains_under_one_percent_of_the_shipped_network():
+    """The mission's budget: invert's physics-guided LoRA (default rank and layers) trains < 1 % of the
+    shipped network's parameters; ``pga_modules`` restricts the wrapped layers to those named."""
+    from hybridfwi.hybrid.pipeline import HybridConfig
+
+    cfg = HybridConfig().validate()
+    model, _ = load_model(None)
+    total = sum(p.numel() for p in model.parameters())
+    lora = adapt(model, "lora", cfg.pga_rank, modules=list(cfg.pga_modules) if cfg.pga_modules else None)
+    trainable = sum(p.numel() for p in lora.parameters() if p.requires_grad)
+    assert 0 < trainable < 0.01 * total
+    # each wrapped layer adds rank * (fan-in + fan-out) weights: the count is the LoRA formula's
+    expect = 0
+    for m in model.modules():
+        if hasattr(m, "lora_A") and hasattr(m, "base_layer"):
+            w = m.base_layer.weight
+            expect += cfg.pga_rank * (w[0].numel() + w.shape[0])
+    assert trainable == expect
+    dec, _ = load_model(None)
+    dec = adapt(dec, "lora", 4, modules=["decoder", "head"])
+    wrapped = [n for n, m in dec.named_modules() if hasattr(m, "lora_A") and hasattr(m, "base_layer")]
+    assert wrapped and all(".decoder." in n or n.endswith(".head") for n in wrapped)
+    with pytest.raises(InputError, match="no Conv2d/Linear layer"):
+        adapt(load_model(None)[0], "lora", 2, modules=["nonexistent"])

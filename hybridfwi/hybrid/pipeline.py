@@ -57,14 +57,23 @@ class HybridConfig:
             median hybrid / ``fwi_gradient`` RMSE over 3 dev cases fell with more steps: 0.58 (0 steps),
             0.41 (5), 0.35 (10), 0.33 (14); rechecked on all 7 dev cases with the final code
             (``dev_choices_all.json``): 0.36 (10) against 0.33 (14), 14 lower on 4, higher on 2.
-        pga_lr, pga_rank: its Adam step and LoRA rank, chosen on the dev suite (7 cases). 1e-3 against
+        pga_lr, pga_rank: its Adam step and LoRA rank (on every layer until ``pga_modules``), chosen on the dev suite (7 cases). 1e-3 against
             3e-4 (``benchmarks/results/dev_pga_lr.json``): median hybrid / ``fwi_gradient`` RMSE 0.33
             against 0.35, median hybrid / DL MAE 0.68 against 0.80. Then (``dev_pga_rank_lr.json``,
             median RMSE ratio, MAE ratio): 3e-3 at rank 4 0.21, 0.58 (lower than 1e-3 on 5 of 7 cases:
             both land cases 787 -> 385 and 576 -> 416 m/s; higher on basin-streamer-2, 484 -> 544, and
             curvefault-b, 216 -> 227); rank 16 at 1e-3 0.16, 0.62 (5.7 % of the network's parameters
             trained, against 1.5 % at rank 4); rank 2 (0.7 %) at 3e-3 0.34, 0.47, at 1e-2 0.38, 0.80
-            (unstable: 269 -> 925 m/s on basin-streamer-0). Kept: 3e-3 at rank 4.
+            (unstable: 269 -> 925 m/s on basin-streamer-0). 3e-3 at rank 4 on every layer trains 1.5 % of
+            the parameters, above the mission's 1 %: see ``pga_modules``.
+        pga_modules: the layers the physics-guided adapter wraps (substrings of their names; None: every
+            Conv2d and Linear layer). Chosen on the dev suite among adapters under 1 % of the network's
+            parameters (``benchmarks/results/dev_pga_modules.json``, 7 cases, step 3e-3; median hybrid /
+            ``fwi_gradient`` RMSE, median hybrid / DL MAE): the data side, ``encoder`` and ``fc`` at
+            rank 4 (0.78 %), 0.20, 0.48; every layer at rank 2 (0.75 %) 0.34, 0.47; the velocity side,
+            ``decoder`` and ``head``, at rank 4 (0.72 %) 0.44, 0.74 and at rank 5 (0.90 %) 0.42, 0.79
+            (both land cases above 1,100 m/s, against 474 and 274 for the data side); every layer at
+            rank 4 (1.5 %) 0.21, 0.58.
         pga_bands: the bands the physics-guided steps fit: ``first`` (the first FWI band) or ``all``
             (shared over the FWI bands, low to high). ``first`` on the dev suite (with ``pga_lr`` 1e-3,
             ``benchmarks/results/dev_pga_bands.json``, 7 cases): median hybrid / ``fwi_gradient`` RMSE
@@ -89,6 +98,7 @@ class HybridConfig:
     pga_steps: int | None = None
     pga_lr: float = 3e-3
     pga_rank: int = 4
+    pga_modules: tuple | None = ("encoder", "fc")
     pga_bands: str = "first"
     pga_misfit: str | None = None
     device: str = "auto"
@@ -119,6 +129,10 @@ class HybridConfig:
     def _validate_rest(self) -> "HybridConfig":
         if self.pga_bands not in ("first", "all"):
             raise InputError(f"pga_bands must be 'first' or 'all', got {self.pga_bands!r}")
+        if self.pga_modules is not None and (isinstance(self.pga_modules, str) or not self.pga_modules
+                                             or not all(isinstance(m, str) and m for m in self.pga_modules)):
+            raise InputError(f"pga_modules must be a non-empty list of layer-name substrings or None (every layer), "
+                             f"got {self.pga_modules!r}")
         if self.pga_misfit not in (None, "l2", "gc", "envelope"):
             raise InputError(f"pga_misfit must be l2, gc, envelope or None (the FWI's), got {self.pga_misfit!r}")
         for w in self.blends:
@@ -131,7 +145,7 @@ class HybridConfig:
 
 #: HybridConfig fields only the hybrid reads (no other ``compare`` method): a benchmark may redo the
 #: hybrid alone after one of them changed.
-HYBRID_ONLY = ("safeguard", "blends", "pga_steps", "pga_lr", "pga_rank", "pga_bands", "pga_misfit")
+HYBRID_ONLY = ("safeguard", "blends", "pga_steps", "pga_lr", "pga_rank", "pga_modules", "pga_bands", "pga_misfit")
 
 
 def fwi_config(problem: Problem, cfg: HybridConfig) -> FWIConfig:
@@ -324,7 +338,7 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
         from hybridfwi.hybrid.pga import PGAConfig, physics_adapt
 
         stages.start("physics", f"physics-guided adaptation of the network ({cfg.physics_steps} steps through the wave equation)")
-        pga_result = physics_adapt(problem, prep, PGAConfig(steps=cfg.physics_steps, lr=cfg.pga_lr, rank=cfg.pga_rank,
+        pga_result = physics_adapt(problem, prep, PGAConfig(steps=cfg.physics_steps, lr=cfg.pga_lr, rank=cfg.pga_rank, modules=cfg.pga_modules,
                                                                  bands=cfg.pga_bands, misfit=cfg.pga_misfit), start, wavelet,
                                    true=true, checkpoint=pga_checkpoint, resume=resume, progress=progress)
         curve_head = pga_result.curve[:-1]
