@@ -121,9 +121,12 @@ def suite_block(s: str) -> str:
     m = res.get("machine", {})
     head = (f"`benchmarks/results/benchmark_{s}/results.json`: {len(res['cases'])} cases, "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores{', ' + m['gpu'] if m.get('gpu') else ''}.")
-    for r in res.get("redone", []):
-        head += (f" Rerun with `--redo` on {r['at'][:10]}: {', '.join(r['methods'])} (the other methods' records are from the "
-                 f"first run; the change behind the rerun did not affect them).")
+    redone = res.get("redone", [])
+    if redone:  # one sentence however often: what was redone, how often, the last time
+        methods = sorted({m for r in redone for m in r["methods"]})
+        times = f"{len(redone)} times, last" if len(redone) > 1 else "once,"
+        head += (f" Rerun with `--redo` ({times} {redone[-1]['at'][:16].replace('T', ' ')} UTC): {', '.join(methods)}; the other "
+                 f"methods' records are from the first run (the changes behind the reruns did not affect them).")
     head += "\n\n"
     body = openfwi_table(res) if s.startswith("openfwi") else rmse_table(res)
     if s in ("marmousi", "ood"):

@@ -33,10 +33,11 @@ FORMAT = "hybridfwi-physics-checkpoint/1"
 class PGAConfig:
     """Attributes: steps (each a forward + adjoint propagation), Adam learning rate on the LoRA
     weights, LoRA rank, the layers the adapter wraps (substrings of their names; None: every Conv2d
-    and Linear layer; the shipped network's data side by default, 0.8 % of its parameters at rank 4;
-    a network with no layer so named gets every layer, with an event), and the bands the steps fit: ``"first"`` (all in the problem's first FWI
-    band) or ``"all"`` (shared over the FWI bands from low to high, the lower bands taking the
-    remainder: 14 steps over 3 bands run 5, 5, 4); the misfit the steps lower (None: the FWI's)."""
+    and Linear layer; by default the network's data side, 0.78 % of the shipped network's parameters
+    at rank 4; a network with no layer so named gets every layer, said in ``events``), the bands the
+    steps fit: ``"first"`` (all in the problem's first FWI band) or ``"all"`` (shared over the FWI
+    bands from low to high, the lower bands taking the remainder: 14 steps over 3 bands run 5, 5, 4),
+    and the misfit the steps lower (None: the FWI's)."""
 
     steps: int = 8
     lr: float = 3e-3
