@@ -31,6 +31,10 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
     python benchmarks/dev_choices.py --suite /tmp/dev --out benchmarks/results/dev_pga_rank_lr.json \
         --variants '{"pga_lr": 0.001}' '{"pga_lr": 0.001, "pga_rank": 16}' '{"pga_lr": 0.003}' \
         '{"pga_lr": 0.003, "pga_rank": 2}' '{"pga_lr": 0.01, "pga_rank": 2}'
+    # a diagnostic, not a choice: twice the budget (every method) on the OpenFWI-geometry dev cases -> dev_budget.json
+    python benchmarks/dev_choices.py --suite /tmp/dev --cases curvefault-b-0,style-a-0 --out benchmarks/results/dev_budget.json \
+        --variants '{"iterations": 15}' '{"iterations": 30}'
+    # (its 15-iteration rows copied from dev_pga_modules.json's encoder/fc and fwi_gradient rows: the same configuration)
     # which layers the physics-guided adapter wraps, under 1 % of the parameters -> dev_pga_modules.json
     # (the rows of every layer, at rank 4 and 2, copied from dev_pga_rank_lr.json, whose rows were all
     # made with every layer wrapped, before pga_modules existed; relabelled with "pga_modules": null)
@@ -131,12 +135,13 @@ def main() -> None:
 
 
 def split(spec: dict) -> tuple[dict, dict, dict]:
-    """A variant's ProblemConfig, FWIConfig and HybridConfig fields (``iterations`` and ``device``
-    are the hybrid's, which passes them on to FWI)."""
+    """A variant's ProblemConfig, FWIConfig and HybridConfig fields. ``iterations`` (the budget) is
+    both the hybrid's (its physics-guided steps follow it) and the FWI's, so the baseline gets it too;
+    ``device`` is the hybrid's."""
     pfields = set(ProblemConfig.__dataclass_fields__)
-    ffields = set(FWIConfig.__dataclass_fields__) - pfields - {"iterations", "device"}
+    ffields = set(FWIConfig.__dataclass_fields__) - pfields - {"device"}
     return ({k: v for k, v in spec.items() if k in pfields}, {k: v for k, v in spec.items() if k in ffields},
-            {k: v for k, v in spec.items() if k not in pfields | ffields})
+            {k: v for k, v in spec.items() if k not in pfields | ffields or k == "iterations"})
 
 
 def baseline(var: str) -> str:
