@@ -35,6 +35,10 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
     python benchmarks/dev_choices.py --suite /tmp/dev --cases curvefault-b-0,style-a-0 --out benchmarks/results/dev_budget.json \
         --variants '{"iterations": 15}' '{"iterations": 30}'
     # (its 15-iteration rows copied from dev_pga_modules.json's encoder/fc and fwi_gradient rows: the same configuration)
+    # another diagnostic: total-variation regularisation of every method's FWI, same cases -> dev_tv.json
+    # (its tv_weight 0 rows are dev_budget.json's 15-iteration rows)
+    python benchmarks/dev_choices.py --suite /tmp/dev --cases curvefault-b-0,style-a-0 --out benchmarks/results/dev_tv.json \
+        --variants '{"tv_weight": 0.0}' '{"tv_weight": 0.01}' '{"tv_weight": 0.1}'
     # which layers the physics-guided adapter wraps, under 1 % of the parameters -> dev_pga_modules.json
     # (the rows of every layer, at rank 4 and 2, copied from dev_pga_rank_lr.json, whose rows were all
     # made with every layer wrapped, before pga_modules existed; relabelled with "pga_modules": null)
