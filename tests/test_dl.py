@@ -542,10 +542,11 @@ def test_physics_guided_adapter_trains_under_one_percent_of_the_shipped_network(
 
     cfg = HybridConfig().validate()
     model, _ = load_model(None)
-    total = sum(p.numel() for p in model.parameters())
     lora = adapt(model, "lora", cfg.pga_rank, modules=list(cfg.pga_modules) if cfg.pga_modules else None)
-    trainable = sum(p.numel() for p in lora.parameters() if p.requires_grad)
-    assert 0 < trainable < 0.01 * total
+    trainable, total = count_parameters(lora)
+    assert 0 < trainable < 0.01 * (total - trainable)  # a share of the network's own parameters
+    default = [n for n, m in lora.named_modules() if hasattr(m, "lora_A") and hasattr(m, "base_layer")]
+    assert default and all(".encoder." in n or n.endswith(".fc") for n in default)
     # each wrapped layer adds rank * (fan-in + fan-out) weights: the count is the LoRA formula's
     expect = 0
     for m in model.modules():

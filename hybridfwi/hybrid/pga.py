@@ -98,7 +98,7 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     """
     from tqdm.auto import tqdm
 
-    from hybridfwi.dl.finetune import adapt, load_model
+    from hybridfwi.dl.finetune import adapt, load_model, target_modules
     from hybridfwi.dl.predict import predict_tiles
     from hybridfwi.inversion.fwi import _deepwave_options, forward_config
     from hybridfwi.physics.filters import Band, apply_band, band_response
@@ -115,10 +115,12 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
         model = model.merge_and_unload()
     torch.manual_seed(0)
     modules = list(cfg.modules) if cfg.modules else None
-    if modules and not any(f in n for n, m in model.named_modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))
-                           for f in modules):
-        events.append(f"no layer of this network is named like {modules}: the adapter wraps every layer")
-        modules = None
+    if modules:
+        try:
+            target_modules(model, modules)
+        except InputError:
+            events.append(f"no layer of this network is named like {modules}: the adapter wraps every layer")
+            modules = None
     model = adapt(model, "lora", cfg.rank, modules=modules).to(device)
     model.eval()  # BatchNorm statistics stay frozen
     params = [p for p in model.parameters() if p.requires_grad]
