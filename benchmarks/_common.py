@@ -105,3 +105,54 @@ def save_rows(path: str, manifest: dict, rows: list[dict], summary: dict) -> Non
 
     atomic_write_text(path, json.dumps({"machine": machine(), "suite": manifest["suite"], "seed_range": manifest["seed_range"],
                                         "modelling": manifest.get("modelling"), "rows": rows, "summary": summary}, indent=1))
+
+
+def dev_case_run(doc: str, script: str, out_name: str):
+    """The shared frame of a per-case dev-suite diagnostic: parses ``--suite``, ``--out`` (default
+    ``benchmarks/results/<out_name>``) and ``--cache``; returns ``(args, manifest, rows, todo)``,
+    where ``todo`` yields ``(case, true, problem, hc, prep)`` for each case not yet in ``rows``,
+    prepared exactly as ``invert`` prepares it (a killed run resumes)."""
+    import argparse
+
+    import numpy as np
+
+    from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare
+    from hybridfwi.workflow.runs import load_problem
+
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--suite", required=True, help="a dev suite folder (benchmark make --suite dev)")
+    ap.add_argument("--out", default=os.path.join(RESULTS, out_name))
+    ap.add_argument("--cache", default=None, help="adaptation cache folder")
+    args = ap.parse_args()
+    manifest, cases = read_dev_suite(args.suite, script)
+    rows = load_rows(args.out)
+
+    def todo():
+        done = {r["case"] for r in rows}
+        for c in cases:
+            if c.id in done:
+                continue
+            _, problem = load_problem(c.survey, None, None)
+            hc = HybridConfig(device="cpu", cache=args.cache).validate()
+            yield c, np.load(c.true), problem, hc, prepare(problem, hc, Stages(1, None), progress=False)
+
+    return args, manifest, rows, todo()
+
+
+def misfit_table(models: dict, problem, fcfg) -> dict:
+    """``{"<misfit> band <k>": {name: data misfit}}`` of ``models`` (name -> ``(nz, nx)`` m/s) for every
+    misfit and FWI band of ``fcfg``, each model with its own least-squares wavelet when the source
+    is unknown (as the safeguard scores starts)."""
+    from hybridfwi.core import VelocityModel
+    from hybridfwi.inversion.config import FWIConfig
+    from hybridfwi.inversion.fwi import data_misfit
+    from hybridfwi.physics.misfits import MISFITS
+
+    out = {}
+    for m in MISFITS:
+        cfg = FWIConfig(**{**fcfg.to_dict(), "misfit": m})
+        for k, band in enumerate(fcfg.stages):
+            out[f"{m} band {k + 1}"] = {
+                name: float(data_misfit(VelocityModel(v, problem.grid), problem.record, cfg, band_hz=band,
+                                        estimate=problem.estimate_wavelet)[0]) for name, v in models.items()}
+    return out

@@ -45,6 +45,23 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
     python benchmarks/dev_choices.py --suite /tmp/dev --out benchmarks/results/dev_pga_modules.json \
         --variants '{"pga_lr": 0.003, "pga_modules": ["decoder", "head"]}' \
         '{"pga_lr": 0.003, "pga_rank": 5, "pga_modules": ["decoder", "head"]}' '{"pga_lr": 0.003, "pga_modules": ["encoder", "fc"]}'
+    # a diagnostic, not a choice: a wider gradient taper around sources and receivers (every method's FWI;
+    # default 5 cells, 50 m here) on the OpenFWI-geometry dev cases -> dev_taper.json (its 50 m rows are
+    # dev_budget.json's 15-iteration rows)
+    python benchmarks/dev_choices.py --suite /tmp/dev --cases curvefault-b-0,style-a-0 --out benchmarks/results/dev_taper.json \
+        --variants '{"taper_radius_m": 50.0}' '{"taper_radius_m": 120.0}'
+    # the dev suite's out-of-distribution cases (marine family under the streamer, added 2026-11-27):
+    # today's defaults, no physics-guided steps, and the smaller step -> dev_ood.json
+    python benchmarks/dev_choices.py --suite /tmp/dev3 --cases marine-streamer-0,marine-streamer-1 --out benchmarks/results/dev_ood.json \
+        --variants '{"pga_lr": 0.003, "pga_modules": ["encoder", "fc"]}' '{"pga_steps": 0}' '{"pga_lr": 0.001, "pga_modules": ["encoder", "fc"]}'
+    # a floor, not a choice: FWI from the true model (--from-true) beside the defaults -> dev_floor.json
+    # (its default and fwi_gradient rows copied from dev_budget.json and dev_ood.json: the same configuration)
+    python benchmarks/dev_choices.py --suite /tmp/dev3 --cases curvefault-b-0,style-a-0,marine-streamer-0,marine-streamer-1 \
+        --out benchmarks/results/dev_floor.json --from-true --variants '{"pga_lr": 0.003, "pga_modules": ["encoder", "fc"]}'
+    # the physics-guided stage's held-out check, on all 9 dev cases -> dev_pga_holdout.json (its
+    # '{"pga_holdout": false}' rows, the behaviour before the check, are the default rows of
+    # dev_pga_modules.json and dev_ood.json, relabelled; the fwi_gradient rows come from the same files)
+    python benchmarks/dev_choices.py --suite /tmp/dev3 --out benchmarks/results/dev_pga_holdout.json --variants '{"pga_holdout": true}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``
@@ -83,6 +100,9 @@ def main() -> None:
     ap.add_argument("--variants", nargs="+", default=['{"pga_steps": 0}'])
     ap.add_argument("--out", default=os.path.join(RESULTS, "dev_choices.json"))
     ap.add_argument("--cache", default=None, help="adaptation cache folder")
+    ap.add_argument("--from-true", action="store_true",
+                    help="also run the FWI from the true model (a floor: how far the shared FWI drifts from the truth under "
+                         "the modelling mismatch and noise), once per case, problem and FWI settings")
     args = ap.parse_args()
     manifest, cases = read_dev_suite(args.suite, "dev_choices.py")
     only = set(args.cases.split(",")) if args.cases else None
@@ -102,7 +122,8 @@ def main() -> None:
         for var in args.variants:
             pspec, fspec, hspec = split(json.loads(var))
             base = baseline(var)
-            if (c.id, var) in done and (c.id, base) in done:
+            floor = "fwi_true" + base[len("fwi_gradient"):]
+            if (c.id, var) in done and (c.id, base) in done and (not args.from_true or (c.id, floor) in done):
                 continue
             pkey = json.dumps(pspec, sort_keys=True)
             if pkey not in preps:
@@ -135,6 +156,18 @@ def main() -> None:
                 done.add((c.id, base))
                 print(json.dumps(rows[-1]), flush=True)
                 save()
+            if args.from_true and (c.id, floor) not in done:
+                t = time.time()
+                r = FWI(prep.record, VelocityModel(true, problem.grid), prep.fcfg, true=true, wavelet=prep.wavelet).run(progress=False)
+                err = np.abs(r.model.values - true).mean(axis=1)  # MAE per depth row
+                top = max(1, int(round(0.15 * true.shape[0])))
+                rows.append({"case": c.id, "family": c.family, "variant": floor, "bands_hz": problem.bands,
+                             "rmse_hybrid": rmse(r.model.values, true), "mae_hybrid": mae(r.model.values, true),
+                             "mae_top_15pct": float(err[:top].mean()), "mae_below_15pct": float(err[top:].mean()),
+                             "wall_time_s": time.time() - t})
+                done.add((c.id, floor))
+                print(json.dumps(rows[-1]), flush=True)
+                save()
     save()  # the summary of every row, also when all were already there
 
 
@@ -159,11 +192,12 @@ def summary(rows: list[dict]) -> dict:
     """Per variant: median RMSE of the hybrid's end, its median ratio to ``fwi_gradient`` on the same
     case and problem, and its median MAE ratio to the DL start."""
     grad = {(r["case"], r["variant"]): r["rmse_hybrid"] for r in rows if r["variant"].startswith("fwi_gradient")}
+    fixed = ("fwi_gradient", "fwi_true")  # FWI from a fixed start: no ratios
     out = {}
     for var in sorted({r["variant"] for r in rows}):
         rs = [r for r in rows if r["variant"] == var]
         ratios, to_dl = [], []
-        if not var.startswith("fwi_gradient"):
+        if not var.startswith(fixed):
             base = baseline(var)
             ratios = [r["rmse_hybrid"] / grad[(r["case"], base)] for r in rs if (r["case"], base) in grad]
             to_dl = [r["mae_hybrid"] / r["mae_dl"] for r in rs if r.get("mae_dl")]

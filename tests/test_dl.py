@@ -416,6 +416,50 @@ def test_physics_guided_steps_over_several_bands(tiny_data, tiny_base, tmp_path)
     assert res.pga.curve[-1]["data_misfit"] == pytest.approx(last[1], rel=1e-3)
 
 
+def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypatch):
+    """The held-out check scores the start and the adapted model in the band after the fitted one: it
+    keeps a model that moved toward the truth, drops one that moved away, and when it drops, FWI
+    starts from the unadapted start while the steps still count against the budget."""
+    import hybridfwi.hybrid.pga as pga_mod
+    from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare, run_hybrid
+    from hybridfwi.inversion.problem import ProblemConfig
+    from hybridfwi.workflow.runs import load_problem
+    from scipy.ndimage import gaussian_filter
+
+    _, geom = tiny_data
+    (tmp_path / "g.json").write_text(geom.to_json())
+    s = tmp_path / "s.segy"
+    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                                    "--seed", "200005"]).exit_code == 0
+    true = np.load(tmp_path / "s.model.npy")
+    _, problem = load_problem(str(s), None, ProblemConfig(bands=[6.0, 10.0]))
+    cfg = HybridConfig(model=tiny_base, pga_steps=2, iterations=3, safeguard=False, device="cpu")
+    prep = prepare(problem, cfg, Stages(1, None), progress=False)
+    near = gaussian_filter(true, 2.0)  # the truth, slightly smoothed
+    far = near * 1.15  # 15 % too fast everywhere: arrivals far too early
+    held = pga_mod._held_out(problem, prep, far, near, [6.0] * 3)
+    assert held["band_hz"] == 10.0 and held["misfit"] == "envelope"  # the band after the fitted one
+    assert held["kept"] and held["adapted"] < held["start"]
+    held = pga_mod._held_out(problem, prep, near, far, [6.0] * 3)
+    assert not held["kept"] and held["adapted"] > held["start"]
+    assert pga_mod._held_out(problem, prep, near, far, [6.0, 10.0])["band_hz"] == 10.0  # every band fitted: the top
+
+    # wiring: a rejected check hands the start on, unchanged, and says so
+    monkeypatch.setattr(pga_mod, "_held_out", lambda *a: {"band_hz": 10.0, "misfit": "envelope", "start": 1.0, "adapted": 2.0,
+                                                          "kept": False})
+    logs: list = []
+    res = run_hybrid(problem, cfg, log=logs.append, progress=False, prepared=prep)
+    assert res.pga.best_step == 0 and not res.pga.held_out["kept"]
+    np.testing.assert_array_equal(res.pga.velocity, res.start)
+    np.testing.assert_array_equal(res.fwi_start, res.start)
+    assert any("rose" in e and "unadapted start" in e for e in res.pga.events)
+    assert any("held-out check" in m for m in logs)
+    assert len(res.fwi.history) == 2 * 3 - 2  # the two physics-guided steps still came out of the budget
+    assert HybridConfig(pga_holdout=False).validate().pga_holdout is False
+    with pytest.raises(InputError, match="pga_holdout"):
+        HybridConfig(pga_holdout="yes").validate()
+
+
 def test_compare_cli_runs_every_method_with_one_budget(tiny_data, tiny_base, tmp_path):
     _, geom = tiny_data
     (tmp_path / "g.json").write_text(geom.to_json())

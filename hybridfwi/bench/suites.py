@@ -140,6 +140,12 @@ def _plan(name: str, per_family: int) -> list[dict]:
                           "seed": base + 1, "index": i, "geometry": "split-2.1km"})
         for f in ("curvefault-b", "style-a"):
             cases.append({"id": f"{f}-0", "family": f, "kind": "family", "seed": base + 2, "index": 0, "geometry": "openfwi"})
+        # Out-of-distribution geology (the marine family is held out of pretraining) under the streamer:
+        # choices that only help in distribution show up here. Appended last, so the cases above keep
+        # their noise seeds (a case's position in the list).
+        for i in range(per_family):
+            cases.append({"id": f"marine-streamer-{i}", "family": "marine-streamer", "kind": "family", "model_family": "marine",
+                          "seed": base + 3, "index": i, "geometry": "streamer-4km"})
     elif name == "marmousi":
         for scale, starts in ((1.0, (1500.0, 5000.0, 8000.0)), (2.0, (2500.0, 6500.0))):
             for x0 in starts:

@@ -100,7 +100,9 @@ def run_invert(run: InvertRun) -> dict:
         titles.insert(2, f"start ({res.choice.name})")
     if res.pga is not None:
         panels.insert(len(panels) - 1, VelocityModel(res.pga.velocity, g))
-        titles.insert(len(titles) - 1, f"after {res.pga.summary().get('steps', '')} physics-guided steps")
+        undone = res.pga.held_out is not None and not res.pga.held_out["kept"]
+        titles.insert(len(titles) - 1, f"after {res.pga.summary().get('steps', '')} physics-guided steps"
+                      + (" (undone: held-out band)" if undone else ""))
     if true is not None:
         panels.append(VelocityModel(true, g))
         titles.append("true")

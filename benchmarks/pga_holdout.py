@@ -1,0 +1,91 @@
+"""Does a band the physics-guided steps did not fit tell when they moved the model the wrong way?
+
+The physics-guided stage (``hybridfwi.hybrid.pga``) tunes the network to lower the data misfit in
+the first FWI band and keeps its lowest-misfit step. On geology the network has not learned (the
+dev suite's ``marine-streamer`` cases) the misfit falls while the model error rises. This
+diagnostic runs the stage exactly as ``invert`` does (start chosen by the safeguard, default
+recipe) on each dev case and scores the start and the stage's result by each misfit in every FWI
+band (each model with its own least-squares wavelet when the source is unknown, as the safeguard
+scores starts), with the model RMSE of both, so a rule "keep the result only when a held-out band agrees"
+can be judged by how often it keeps the results that lowered the RMSE and drops those that raised
+it. Dev suite only (validation seeds): a benchmark suite is a test.
+
+    hybridfwi benchmark make --suite dev --out /tmp/dev3 --cases 2
+    python benchmarks/pga_holdout.py --suite /tmp/dev3
+
+Writes ``benchmarks/results/pga_holdout_dev.json`` (finished cases are kept: a killed run resumes).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import dev_case_run, misfit_table, save_rows  # noqa: E402
+
+from hybridfwi.hybrid.pga import PGAConfig, physics_adapt  # noqa: E402
+from hybridfwi.hybrid.start import choose_start, start_candidates  # noqa: E402
+from hybridfwi.metrics import rmse  # noqa: E402
+
+
+def summary(rows: list[dict]) -> dict:
+    """Per rule "keep the stage's result when its misfit in this band is below the start's": the
+    cases where the rule agrees with the RMSE (keeps a result that lowered it, or drops one that
+    raised it), and the median and worst RMSE the rule's choice gives away against the better of
+    the two."""
+    out = {}
+    ran = [r for r in rows if r.get("rmse_pga") is not None]
+    rules = sorted({k for r in ran for k in r["scores"]})
+    for rule in rules:
+        agree, regret = 0, []
+        for r in ran:
+            if rule not in r["scores"]:  # a band only some cases have
+                continue
+            keep = r["scores"][rule]["pga"] < r["scores"][rule]["start"]
+            chosen = r["rmse_pga"] if keep else r["rmse_start"]
+            regret.append(chosen - min(r["rmse_pga"], r["rmse_start"]))
+            agree += keep == (r["rmse_pga"] < r["rmse_start"])
+        out[rule] = {"cases": len(regret), "agrees_with_rmse": agree, "median_regret_ms": float(np.median(regret)),
+                     "worst_regret_ms": float(np.max(regret))}
+    out["always keep (today)"] = {"cases": len(ran), "agrees_with_rmse": sum(r["rmse_pga"] < r["rmse_start"] for r in ran),
+                                  "median_regret_ms": float(np.median([max(0.0, r["rmse_pga"] - r["rmse_start"]) for r in ran]))
+                                  if ran else None,
+                                  "worst_regret_ms": float(max([max(0.0, r["rmse_pga"] - r["rmse_start"]) for r in ran], default=0.0))}
+    return out
+
+
+def main() -> None:
+    args, manifest, rows, todo = dev_case_run(__doc__, "pga_holdout.py", "pga_holdout_dev.json")
+    for c, true, problem, hc, prep in todo:
+        t = time.time()
+        g = problem.grid
+        cands = start_candidates(prep.reference, prep.dl, hc.blends, problem.water, g.z)
+        choice = choose_start(cands, problem, prep.fcfg)
+        start = cands[choice.name]
+        wavelet = prep.wavelet
+        if choice.wavelets.get(choice.name) is not None and problem.estimate_wavelet:
+            wavelet = choice.wavelets[choice.name]
+        row = {"case": c.id, "family": c.family, "bands_hz": list(prep.fcfg.stages), "start": choice.name,
+               "rmse_start": rmse(start, true), "rmse_pga": None}
+        if choice.name != "reference":  # as in run_hybrid: no physics-guided steps from the 1-D reference
+            pga = PGAConfig(steps=hc.physics_steps, lr=hc.pga_lr, rank=hc.pga_rank, modules=hc.pga_modules, bands=hc.pga_bands,
+                            misfit=hc.pga_misfit, holdout=False)
+            res = physics_adapt(problem, prep, pga, start, wavelet, progress=False)
+            scores = misfit_table({"start": start, "pga": res.velocity}, problem, prep.fcfg)
+            row.update(rmse_pga=rmse(res.velocity, true), best_step=res.best_step, scores=scores)
+        row["wall_time_s"] = time.time() - t
+        rows.append(row)
+        print(json.dumps({k: row[k] for k in ("case", "start", "rmse_start", "rmse_pga")}), flush=True)
+        save_rows(args.out, manifest, rows, summary(rows))
+    for rule, s in summary(rows).items():
+        print(f"{rule:22s} agrees with the RMSE on {s['agrees_with_rmse']}/{s['cases']}  median regret "
+              f"{s['median_regret_ms']:.0f}  worst {s['worst_regret_ms']:.0f} m/s")
+
+
+if __name__ == "__main__":
+    main()
