@@ -318,6 +318,20 @@ class HybridResult:
     curve: list
 
 
+def safeguard_start(problem: Problem, prep: Prepared, cfg: HybridConfig) -> tuple:
+    """``(choice, name, start, wavelet)``: the start the safeguard picks among the reference, the DL
+    model and their blends (the DL model itself without the safeguard; ``choice`` None then), and
+    the wavelet FWI uses from it (the one estimated in it when the source is unknown)."""
+    if not cfg.safeguard:
+        return None, "dl", prep.dl, prep.wavelet
+    cands = start_candidates(prep.reference, prep.dl, cfg.blends, problem.water, problem.grid.z)
+    choice = choose_start(cands, problem, prep.fcfg)
+    wavelet = prep.wavelet
+    if choice.wavelets.get(choice.name) is not None and problem.estimate_wavelet:
+        wavelet = choice.wavelets[choice.name]
+    return choice, choice.name, cands[choice.name], wavelet
+
+
 def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = None, fwi_checkpoint: str | None = None,
                resume: bool = False, log: Callable[[str], None] | None = stderr_log, progress: bool = True,
                prepared: Prepared | None = None, pga_checkpoint: str | None = None) -> HybridResult:
@@ -326,17 +340,9 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
     prep = prepared or prepare(problem, cfg, stages, progress=progress)
     fcfg, g = prep.fcfg, problem.grid
     stages.start("choose", "choosing the start by low-band data misfit" if cfg.safeguard else "starting from the DL model")
-    choice = None
-    start, start_name = prep.dl, "dl"
-    wavelet = prep.wavelet
-    if cfg.safeguard:
-        cands = start_candidates(prep.reference, prep.dl, cfg.blends, problem.water, g.z)
-        choice = choose_start(cands, problem, fcfg)
-        start_name, start = choice.name, cands[choice.name]
-        if choice.wavelets.get(start_name) is not None and problem.estimate_wavelet:
-            wavelet = choice.wavelets[start_name]
-        if log:
-            log("    " + choice.message)
+    choice, start_name, start, wavelet = safeguard_start(problem, prep, cfg)
+    if choice is not None and log:
+        log("    " + choice.message)
     pga_result = None
     wall0 = 0.0
     curve_head: list = []
