@@ -100,10 +100,28 @@ def load_rows(path: str) -> list[dict]:
 
 
 def save_rows(path: str, manifest: dict, rows: list[dict], summary: dict) -> None:
-    """Write a dev-suite results file atomically: machine, suite, rows so far and their summary."""
+    """Write a dev-suite results file atomically: machine, suite, rows so far and their summary.
+
+    Each row carries ``machine_cpu``, the CPU (or GPU) it was measured on: rows already in the file
+    without one get the file's earlier ``machine``, new rows this machine's. ``machine`` is the one
+    that wrote the file last, ``machines`` every one its rows came from."""
     from hybridfwi.io.atomic import atomic_write_text
 
-    atomic_write_text(path, json.dumps({"machine": machine(), "suite": manifest["suite"], "seed_range": manifest["seed_range"],
+    here = machine()
+    here_name = here["gpu"] or here["cpu"]
+    before_name, before = here_name, []
+    if os.path.exists(path):
+        with open(path, encoding="utf-8") as fh:
+            old = json.load(fh)
+        m = old.get("machine") or {}
+        before_name = m.get("gpu") or m.get("cpu") or here_name
+        before = [json.dumps({k: v for k, v in r.items() if k != "machine_cpu"}, sort_keys=True) for r in old.get("rows", [])]
+    for r in rows:
+        if "machine_cpu" not in r:
+            key = json.dumps(r, sort_keys=True)
+            r["machine_cpu"] = before_name if key in before else here_name
+    atomic_write_text(path, json.dumps({"machine": here, "machines": sorted({r["machine_cpu"] for r in rows}),
+                                        "suite": manifest["suite"], "seed_range": manifest["seed_range"],
                                         "modelling": manifest.get("modelling"), "rows": rows, "summary": summary}, indent=1))
 
 

@@ -58,6 +58,21 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
     # (its default and fwi_gradient rows copied from dev_budget.json and dev_ood.json: the same configuration)
     python benchmarks/dev_choices.py --suite /tmp/dev3 --cases curvefault-b-0,style-a-0,marine-streamer-0,marine-streamer-1 \
         --out benchmarks/results/dev_floor.json --from-true --variants '{"pga_lr": 0.003, "pga_modules": ["encoder", "fc"]}'
+    # a diagnostic, not a choice: the FWI's stencil at accuracy 8 (the data's) instead of 4, one OpenFWI-geometry
+    # case, the floor included -> dev_accuracy.json (its accuracy-4 rows copied from dev_floor.json: the same
+    # configuration). The floor rose (MAE 44 -> 57 m/s from the truth): the drift is not numerical dispersion.
+    python benchmarks/dev_choices.py --suite /tmp/dev3 --cases curvefault-b-0 --out benchmarks/results/dev_accuracy.json \
+        --from-true --variants '{"pga_lr": 0.003, "pga_modules": ["encoder", "fc"], "accuracy": 8}'
+    # the safeguard's hedge (blend_tolerance) on the two cases whose start it changes (start_scores_dev.json)
+    # -> dev_blend_tolerance.json (its fwi_gradient rows copied from dev_pga_holdout.json: the same configuration)
+    python benchmarks/dev_choices.py --suite /tmp/dev3 --cases marine-streamer-0,marine-streamer-1 \
+        --out benchmarks/results/dev_blend_tolerance.json \
+        --variants '{"blend_tolerance": 0.05}' '{"blend_tolerance": 0.0}' '{"blend_tolerance": 0.15}'
+    # traces within one cell of their source left out of the misfit (min_offset_m None, the default) or kept (0),
+    # on the four dev cases that have such traces -> dev_offset.json (its min_offset_m 0 rows copied from
+    # dev_floor.json and dev_pga_holdout.json: the configuration before the option, relabelled)
+    python benchmarks/dev_choices.py --suite /tmp/dev3 --cases curvefault-b-0,style-a-0,basin-land-split-0,basin-land-split-1 \
+        --out benchmarks/results/dev_offset.json --from-true --variants '{"min_offset_m": null}'
     # the physics-guided stage's held-out check, on all 9 dev cases -> dev_pga_holdout.json (its
     # '{"pga_holdout": false}' rows, the behaviour before the check, are the default rows of
     # dev_pga_modules.json and dev_ood.json, relabelled; the fwi_gradient rows come from the same files)

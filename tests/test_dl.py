@@ -455,6 +455,14 @@ def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypat
     assert any("rose" in e and "unadapted start" in e for e in res.pga.events)
     assert any("held-out check" in m for m in logs)
     assert len(res.fwi.history) == 2 * 3 - 2  # the two physics-guided steps still came out of the budget
+    # compare's hybrid record (and a benchmark's case row) carries the same outcome
+    from hybridfwi.bench.run import _pga_kept
+    from hybridfwi.hybrid.compare import CompareConfig, compare
+
+    rec = compare(problem, CompareConfig(hybrid=cfg, methods=("hybrid",)), log=None, progress=False)["methods"]["hybrid"]
+    assert rec["physics_guided"]["steps"] == 2 and rec["physics_guided"]["held_out"]["kept"] is False
+    assert _pga_kept(rec["physics_guided"]) is False and _pga_kept(None) is None
+    assert _pga_kept({"best_step": 1, "held_out": None}) is True
     assert HybridConfig(pga_holdout=False).validate().pga_holdout is False
     with pytest.raises(InputError, match="pga_holdout"):
         HybridConfig(pga_holdout="yes").validate()

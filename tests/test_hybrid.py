@@ -60,6 +60,16 @@ def test_safeguard_prefers_the_model_that_explains_the_data(small_problem):
     # a tie (within 0.5%) goes to the preferred candidate
     c = choose_start({"other": good, "dl": good.copy()}, problem, fcfg)
     assert c.name == "dl"
+    # the hedge: a blend the data hardly tell from the best is the start; a blend they do tell is not
+    dl = good * 1.03  # 3 % too fast
+    near = blend(dl, dl * 1.0004, 0.5)  # 0.02 % faster still
+    far = blend(bad, dl, 0.5)
+    c = choose_start({"dl": dl, "reference": bad, "blend 0.5": near}, problem, fcfg, blend_tolerance=0.05)
+    assert c.misfits["dl"] < c.misfits["blend 0.5"] <= 1.05 * c.misfits["dl"]
+    assert c.name == "blend 0.5" and "hedges" in c.message
+    assert choose_start({"dl": dl, "reference": bad, "blend 0.5": near}, problem, fcfg).name == "dl"  # no hedge by default
+    c = choose_start({"dl": dl, "reference": bad, "blend 0.5": far}, problem, fcfg, blend_tolerance=0.05)
+    assert c.name == "dl" and c.misfits["blend 0.5"] > 1.05 * c.misfits["dl"]
 
 
 def test_run_hybrid_from_a_given_dl_model(small_problem):
@@ -93,7 +103,8 @@ def test_hybrid_config_is_checked():
     from hybridfwi.errors import InputError
 
     for bad, words in (({"adapt": "maybe"}, "--adapt"), ({"iterations": 0}, "--iterations"), ({"pga_steps": 5, "iterations": 5},
-                       "--physics-steps"), ({"blends": (1.0,)}, "blend")):
+                       "--physics-steps"), ({"blends": (1.0,)}, "blend"), ({"blend_tolerance": -0.1}, "blend_tolerance"),
+                      ({"blend_tolerance": True}, "blend_tolerance")):
         with pytest.raises(InputError, match=words):
             HybridConfig(**bad).validate()
 

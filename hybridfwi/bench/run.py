@@ -141,7 +141,9 @@ def run_suite(run: SuiteRun) -> dict:
     res["machine"] = _machine()
     redone = _previous(run.out).get("redone", [])
     if run.redo:
-        redone.append({"methods": list(run.redo), "cases": [c.id for c in cases], "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())})
+        m = res["machine"]
+        redone.append({"methods": list(run.redo), "cases": [c.id for c in cases], "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                       "machine": m.get("gpu") or m.get("cpu")})
     if redone:
         res["redone"] = redone
     folder.save_json("results.json", res)
@@ -192,6 +194,15 @@ def _stats(values: list) -> dict:
     return {"mean": float(v.mean()), "median": float(np.median(v)), "n": int(v.size)}
 
 
+def _pga_kept(summary: dict | None) -> bool | None:
+    """Whether the hybrid went on from its physics-guided result (None: no steps ran, or a result
+    made before the held-out check was recorded)."""
+    if not summary:
+        return None
+    held = summary.get("held_out")
+    return bool(held["kept"]) if held else summary.get("best_step", 0) > 0
+
+
 def aggregate(manifest: dict, cases: list[Case], out: str) -> dict:
     """Every case's results and, per family and overall, mean and median of each metric per method,
     plus per-case ratios of the hybrid to FWI from the 1-D reference."""
@@ -203,7 +214,8 @@ def aggregate(manifest: dict, cases: list[Case], out: str) -> dict:
         with open(path, encoding="utf-8") as fh:
             r = json.load(fh)
         rec = {"family": c.family, "methods": {}, "time_to_accuracy": r.get("time_to_accuracy", {}),
-               "start": r["methods"].get("hybrid", {}).get("start")}
+               "start": r["methods"].get("hybrid", {}).get("start"),
+               "physics_guided_kept": _pga_kept(r["methods"].get("hybrid", {}).get("physics_guided"))}
         for name, m in r["methods"].items():
             rec["methods"][name] = {k: m.get(k) for k in METRICS}
             rec["methods"][name]["curve"] = m.get("curve")

@@ -88,7 +88,9 @@ def compare(problem: Problem, cfg: CompareConfig, true: np.ndarray | None = None
     """Run the methods; return ``{"methods": {name: record}, "fwi_config": ..., "time_to_accuracy": ...}``.
 
     Each record holds ``mae_ms``, ``rmse_ms``, ``mae_norm``, ``ssim`` (with ``true``),
-    ``data_misfit``, ``fwi_iterations``, ``wall_time_s``, ``curve`` and the final ``model`` (array).
+    ``data_misfit``, ``fwi_iterations``, ``wall_time_s``, ``curve`` and the final ``model`` (array);
+    the hybrid's also ``start`` (the safeguard's choice), ``start_misfits`` and ``physics_guided``
+    (steps, kept step, held-out check; None when no physics-guided steps ran).
     ``checkpoints`` (method -> file) make every FWI resumable; ``on_method`` is called as each finishes;
     ``finished`` (method -> record) are results of an interrupted run, taken as they are.
     """
@@ -147,7 +149,8 @@ def compare(problem: Problem, cfg: CompareConfig, true: np.ndarray | None = None
                         progress=progress, prepared=prep, pga_checkpoint=checkpoints.get("hybrid_pga"))
         finish("hybrid", hr.fwi.model.values, hr.curve, len(hr.curve) - 1, time.perf_counter() - t + t_prep,
                {"start": hr.choice.name if hr.choice else "dl", "start_misfits": hr.choice.misfits if hr.choice else None,
-                "start_model": hr.start, "events": hr.fwi.events})
+                "start_model": hr.start, "events": hr.fwi.events,
+                "physics_guided": None if hr.pga is None else hr.pga.summary()})
     if "fwi_smooth" in cfg.methods and true is not None:
         run_fwi("fwi_smooth", _smooth(true, g, cfg.smooth_sigma_m, problem.water), prep.wavelet)
     if "fwi_user" in cfg.methods:

@@ -118,7 +118,7 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
 
     from hybridfwi.dl.finetune import adapt, load_model, target_modules
     from hybridfwi.dl.predict import predict_tiles
-    from hybridfwi.inversion.fwi import _deepwave_options, forward_config
+    from hybridfwi.inversion.fwi import _deepwave_options, forward_config, trace_mask
     from hybridfwi.physics.filters import Band, apply_band, band_response
     from hybridfwi.physics.forward import resolve_device, simulate
     from hybridfwi.physics.misfits import misfit, misfit_scale
@@ -149,7 +149,7 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     schedule = band_schedule(list(fcfg.stages), cfg.steps, cfg.bands)
     mname = cfg.misfit or fcfg.misfit
     last = schedule[-1] if schedule else band_schedule(list(fcfg.stages), 1)[0]
-    mask = None if s.regular else torch.as_tensor(s.receiver_mask, device=device)
+    mask = trace_mask(s, g, fcfg, device)
     # under torchrun each rank models its own shots (as FWI does); misfit and LoRA gradients are
     # summed over the ranks, so every rank takes the same Adam steps
     mine = dist.shard(s.n_shots)

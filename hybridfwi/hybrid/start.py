@@ -7,8 +7,9 @@
 - :func:`choose_start`: the safeguard. Each candidate (the reference, the DL model, blends of the
   two) is scored by its data misfit in the lowest FWI band with a traveltime-sensitive misfit
   (``SCORE_MISFIT``: the envelope misfit, each candidate with the wavelet estimated for it when the
-  source is unknown); the best-scoring candidate is the start. So a DL model that explains the
-  data worse than the 1-D reference is never used silently.
+  source is unknown); the best-scoring candidate is the start, or a blend scoring nearly as well
+  (within ``blend_tolerance``: a hedge). So a DL model that explains the data worse than the 1-D
+  reference is never used silently.
 """
 
 from __future__ import annotations
@@ -97,12 +98,17 @@ class StartChoice:
     wavelets: dict = field(default_factory=dict, repr=False)
 
 
-def choose_start(candidates: dict[str, np.ndarray], problem: Problem, fcfg: FWIConfig, prefer: str = "dl") -> StartChoice:
+def choose_start(candidates: dict[str, np.ndarray], problem: Problem, fcfg: FWIConfig, prefer: str = "dl",
+                 blend_tolerance: float = 0.0) -> StartChoice:
     """Score ``candidates`` (name -> model on the problem grid) by low-band data misfit; pick the best.
 
     The score is ``SCORE_MISFIT`` (the envelope misfit, normalised by the observed envelopes'
     energy) in the lowest FWI band, each model with its own least-squares wavelet when the source
-    is unknown. Ties (within 0.5%) go to ``prefer``.
+    is unknown. When a blend (a candidate named ``blend ...``) scores within ``blend_tolerance``
+    (relative) of the best, the best such blend is the start: the data do not tell it from the
+    best, and a slowness blend lies between its two ends at every point, so its error is never
+    above the larger of theirs (a hedge between the network and the reference). Otherwise ties
+    (within 0.5%) go to ``prefer``.
     """
     from hybridfwi.inversion.fwi import data_misfit
 
@@ -113,12 +119,20 @@ def choose_start(candidates: dict[str, np.ndarray], problem: Problem, fcfg: FWIC
         m, w = data_misfit(VelocityModel(v, problem.grid), problem.record, score_cfg, band_hz=band, estimate=problem.estimate_wavelet)
         misfits[name], wavelets[name] = float(m), w
     best = min(misfits, key=misfits.get)
-    if prefer in misfits and misfits[prefer] <= misfits[best] * 1.005:
+    lowest = misfits[best]
+    near_blends = [k for k in misfits if k.startswith("blend") and misfits[k] <= lowest * (1.0 + blend_tolerance)]
+    hedged = bool(near_blends) and not best.startswith("blend")
+    if hedged:
+        best = min(near_blends, key=misfits.get)
+    elif prefer in misfits and misfits[prefer] <= lowest * 1.005:
         best = prefer
     parts = ", ".join(f"{k} {v:.4g}" for k, v in misfits.items())
     label = "full band" if band is None else f"<= {band:g} Hz"
     msg = f"start chosen by low-band data misfit ({SCORE_MISFIT}, {label}): {best} ({parts})"
-    if prefer in misfits and best != prefer:
+    if hedged:
+        msg += (f"; the {best} scores within {100 * blend_tolerance:g}% of the best ({min(misfits, key=misfits.get)}), "
+                f"which the data do not tell apart from it: the blend hedges between the network and the reference")
+    elif prefer in misfits and best != prefer:
         msg += f"; the {prefer} model explains the data worse than {best} and is not used as it is"
     return StartChoice(name=best, misfits=misfits, band_hz=band, message=msg, wavelets=wavelets)
 

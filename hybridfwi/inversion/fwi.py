@@ -105,8 +105,20 @@ def _deepwave_options(cfg: FWIConfig) -> dict:
     return opts
 
 
-def _mask(survey, device) -> torch.Tensor | None:
-    return None if survey.regular else torch.as_tensor(survey.receiver_mask, device=device)
+def trace_mask(survey, grid: Grid, cfg: FWIConfig, device=None) -> torch.Tensor | None:
+    """``(n_shots, n_receivers)`` bool: the traces the misfit uses, or None when it uses all of them.
+
+    A trace is used when the shot has that receiver (``survey.receiver_mask``) and the receiver lies
+    at least ``cfg.min_offset_m`` from the source (default: one grid cell, ``max(dx, dz)``)."""
+    keep = survey.receiver_mask.copy()
+    limit = cfg.min_offset_m if cfg.min_offset_m is not None else max(grid.dx, grid.dz)
+    if limit > 0:
+        offset = np.hypot(survey.receiver_x - survey.source_x[:, None], survey.receiver_z - survey.source_z[:, None])
+        keep &= ~(offset < limit)  # NaN (no receiver) compares False
+    if not keep.any():
+        raise InputError(f"every receiver lies within {limit:g} m of its source, so no trace is left for the misfit; "
+                         f"lower min_offset_m (0 keeps every trace)")
+    return None if keep.all() else torch.as_tensor(keep, device=device)
 
 
 def estimate_wavelet_in(model: np.ndarray | torch.Tensor, grid: Grid, observed: ShotRecord, cfg: FWIConfig,
@@ -124,7 +136,12 @@ def estimate_wavelet_in(model: np.ndarray | torch.Tensor, grid: Grid, observed: 
             v = torch.as_tensor(model, dtype=torch.float32, device=device)
             d = simulate(v, grid, s, forward_config(cfg, device), shots=mine,
                          source_amplitudes=torch.as_tensor(w0, device=device), **_deepwave_options(cfg))
-        num, den = wavelet_sums(observed.data[mine], d.cpu().numpy())
+        keep = trace_mask(s, grid, cfg, "cpu")
+        obs, syn = observed.data[mine], d.cpu().numpy()
+        if keep is not None:  # traces the misfit leaves out do not shape the wavelet either
+            m = keep[mine].numpy()[:, None, :]
+            obs, syn = obs * m, syn * m
+        num, den = wavelet_sums(obs, syn)
     t = torch.as_tensor(np.concatenate([num.real, num.imag, den]))
     dist.all_reduce(t)
     n = num.size
@@ -149,7 +166,7 @@ def data_misfit(model: VelocityModel, observed: ShotRecord, cfg: FWIConfig, wave
     mine = dist.shard(s.n_shots)
     total = torch.zeros(1, dtype=torch.float64)
     obs_all = torch.as_tensor(apply_band(observed.data, resp, axis=1))
-    mask_all = _mask(s, "cpu")
+    mask_all = trace_mask(s, model.grid, cfg, "cpu")
     scale = misfit_scale(cfg.misfit, obs_all, mask_all)
     if mine:
         with torch.no_grad():
@@ -216,7 +233,7 @@ class FWI:
         n = config.shots_per_batch or max(len(mine), 1)
         self.chunks = [mine[i:i + n] for i in range(0, len(mine), n)]
         self.obs_full = torch.as_tensor(observed.data, device=self.device)
-        self.mask = _mask(s, self.device)
+        self.mask = trace_mask(s, g, config, self.device)
         # state
         self.p = self.param.parameter(self.v0.clone()).requires_grad_(True)
         self.wavelet = torch.as_tensor(w0, device=self.device)
