@@ -70,7 +70,8 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
         --variants '{"blend_tolerance": 0.05}' '{"blend_tolerance": 0.0}' '{"blend_tolerance": 0.15}'
     # traces within one cell of their source left out of the misfit (min_offset_m None, the default) or kept (0),
     # on the four dev cases that have such traces -> dev_offset.json (its min_offset_m 0 rows copied from
-    # dev_floor.json and dev_pga_holdout.json: the configuration before the option, relabelled)
+    # dev_floor.json and dev_pga_holdout.json: the configuration before the option, relabelled; style-a-0's
+    # min_offset_m null runs were stopped on 2026-11-27 to free the CPU for the benchmark reruns)
     python benchmarks/dev_choices.py --suite /tmp/dev3 --cases curvefault-b-0,style-a-0,basin-land-split-0,basin-land-split-1 \
         --out benchmarks/results/dev_offset.json --from-true --variants '{"min_offset_m": null}'
     # the physics-guided stage's held-out check, on all 9 dev cases -> dev_pga_holdout.json (its

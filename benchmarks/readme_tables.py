@@ -119,14 +119,16 @@ def suite_block(s: str) -> str:
     if res is None:
         return f"(no results file for `{s}` yet)\n"
     m = res.get("machine", {})
-    head = (f"`benchmarks/results/benchmark_{s}/results.json`: {len(res['cases'])} cases, "
+    head = (f"`benchmarks/results/benchmark_{s}/results.json`: {len(res['cases'])} cases, last run on "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores{', ' + m['gpu'] if m.get('gpu') else ''}.")
     redone = res.get("redone", [])
-    if redone:  # one sentence however often: what was redone, how often, the last time
-        methods = sorted({m for r in redone for m in r["methods"]})
+    if redone:  # one sentence however often: what was redone, how often, the last time and where
+        last = redone[-1]
         times = f"{len(redone)} times, last" if len(redone) > 1 else "once,"
-        head += (f" Rerun with `--redo` ({times} {redone[-1]['at'][:16].replace('T', ' ')} UTC): {', '.join(methods)}; the other "
-                 f"methods' records are from the first run (the changes behind the reruns did not affect them).")
+        where = f" on {last['machine']}" if last.get("machine") else ""
+        head += (f" Rerun with `--redo` ({times} {last['at'][:16].replace('T', ' ')} UTC{where}: {', '.join(last['methods'])}); the "
+                 f"other methods' records are from earlier runs (the changes behind the reruns did not affect them; "
+                 f"an earlier run may have been on another machine: model errors do not depend on it, wall times do).")
     head += "\n\n"
     body = openfwi_table(res) if s.startswith("openfwi") else rmse_table(res)
     if s in ("marmousi", "ood"):

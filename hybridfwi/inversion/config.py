@@ -43,10 +43,10 @@ class FWIConfig:
         min_offset_m: traces whose receiver lies closer than this to its source (m) are left out of
             the misfit (and of wavelet estimation); ``None`` (default): closer than one grid cell,
             i.e. the receiver on the source, whose near field is set by the grid and not by the
-            earth (on the dev suite's OpenFWI-geometry case curvefault-b-0, data modelled on a 2x
-            finer grid differ from the inversion grid's by 16 % on those traces and by under 1 % at
-            one cell of offset: they held 99.7 % of the mismatch, ``benchmarks/results/dev_offset.json``);
-            0 keeps every trace.
+            earth. On the four dev cases with such traces, data modelled on a 2x finer grid differ
+            from the inversion grid's by 16-18 % there and by under 1 % at one cell of offset: those
+            traces hold 99.6-99.8 % of the mismatch (``benchmarks/results/offset_mismatch_dev.json``);
+            end to end see ``dev_offset.json``. 0 keeps every trace.
         taper_radius_m: cosine taper of the gradient around sources and receivers (m); 0 disables
             it; ``None`` (default) uses 5 grid cells.
         depth_power: gradient times ``(z / z_max) ** depth_power``.
