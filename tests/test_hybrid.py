@@ -70,6 +70,11 @@ def test_safeguard_prefers_the_model_that_explains_the_data(small_problem):
     assert choose_start({"dl": dl, "reference": bad, "blend 0.5": near}, problem, fcfg).name == "dl"  # no hedge by default
     c = choose_start({"dl": dl, "reference": bad, "blend 0.5": far}, problem, fcfg, blend_tolerance=0.05)
     assert c.name == "dl" and c.misfits["blend 0.5"] > 1.05 * c.misfits["dl"]
+    # a blend that scores best keeps the start under the hedge, even within the 0.5 % tie that goes to DL without it
+    nearer = blend(dl, dl * 1.00004, 0.5)
+    c = choose_start({"dl": nearer, "reference": bad, "blend 0.5": dl}, problem, fcfg, blend_tolerance=0.05)
+    assert c.name == "blend 0.5" and c.misfits["blend 0.5"] < c.misfits["dl"] <= 1.005 * c.misfits["blend 0.5"]
+    assert choose_start({"dl": nearer, "reference": bad, "blend 0.5": dl}, problem, fcfg).name == "dl"  # the tie, without the hedge
 
 
 def test_run_hybrid_from_a_given_dl_model(small_problem):

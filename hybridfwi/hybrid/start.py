@@ -121,8 +121,8 @@ def choose_start(candidates: dict[str, np.ndarray], problem: Problem, fcfg: FWIC
     best = min(misfits, key=misfits.get)
     lowest = misfits[best]
     near_blends = [k for k in misfits if k.startswith("blend") and misfits[k] <= lowest * (1.0 + blend_tolerance)]
-    hedged = bool(near_blends) and not best.startswith("blend")
-    if hedged:
+    hedged = blend_tolerance > 0 and bool(near_blends) and not best.startswith("blend")
+    if blend_tolerance > 0 and near_blends:  # a blend within the margin (the best one itself included) is the start
         best = min(near_blends, key=misfits.get)
     elif prefer in misfits and misfits[prefer] <= lowest * 1.005:
         best = prefer
