@@ -26,7 +26,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import dev_case_run, misfit_table, save_rows  # noqa: E402
 
-from hybridfwi.hybrid.start import start_candidates  # noqa: E402
+from hybridfwi.hybrid.start import pick_start, start_candidates  # noqa: E402
 from hybridfwi.metrics import rmse  # noqa: E402
 
 
@@ -37,14 +37,6 @@ def rule_name(misfit: str, k: int) -> str:
 #: Margins of the safeguard's hedge (``HybridConfig.blend_tolerance``) also summarised for the
 #: safeguard's own score: a blend within the margin of the best-scoring candidate is picked.
 HEDGES = (0.02, 0.05, 0.1, 0.15)
-
-
-def pick(scores: dict, tolerance: float = 0.0) -> str:
-    """The candidate a rule picks: the lowest score, or, when a blend scores within ``tolerance``
-    of it, the best such blend (as ``choose_start`` does with ``blend_tolerance``)."""
-    best = min(scores, key=scores.get)
-    near = [k for k in scores if k.startswith("blend") and scores[k] <= scores[best] * (1.0 + tolerance)]
-    return min(near, key=scores.get) if tolerance > 0 and near else best
 
 
 def summary(rows: list[dict]) -> dict:
@@ -61,7 +53,7 @@ def summary(rows: list[dict]) -> dict:
             if base not in row["scores"]:
                 continue
             sc = row["scores"][base]
-            choice = pick(sc, tol)
+            choice = pick_start(sc, tol, prefer=None)  # the safeguard's rule, without its tie to DL
             best = min(row["rmse"].values())
             regret.append(row["rmse"][choice] - best)
             hits += row["rmse"][choice] == best

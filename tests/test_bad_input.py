@@ -188,7 +188,8 @@ def _build(w: str) -> None:
     # ---- FWI configuration files
     for name, text in (("c_text.json", "iterations: 3\n"), ("c_list.json", "[1, 2]"), ("c_unknown.json", '{"iterationz": 3}'),
                        ("c_vrange.json", '{"vmin": 5000, "vmax": 3000}'), ("c_iters.json", '{"iterations": 0}'),
-                       ("c_nanlr.json", '{"lr": NaN}'), ("c_bands.json", '{"bands": ["x"]}'), ("c_type.json", '{"iterations": "many"}')):
+                       ("c_nanlr.json", '{"lr": NaN}'), ("c_bands.json", '{"bands": ["x"]}'), ("c_type.json", '{"iterations": "many"}'),
+                       ("c_offset.json", '{"min_offset_m": 1e9}'), ("c_negoffset.json", '{"min_offset_m": -1}')):
         with open(os.path.join(w, name), "w") as fh:
             fh.write(text)
 
@@ -466,7 +467,8 @@ def _cases():
     for name, words in (("c_text.json", ["c_text.json", "not valid JSON"]), ("c_list.json", ["c_list.json", "JSON object"]),
                         ("c_unknown.json", ["iterationz"]), ("c_vrange.json", ["vmin", "vmax"]),
                         ("c_iters.json", ["iterations"]), ("c_nanlr.json", ["lr"]), ("c_bands.json", ["bands"]),
-                        ("c_type.json", ["iterations"]), ("missing.json", ["missing.json", "does not exist"]),
+                        ("c_type.json", ["iterations"]), ("c_offset.json", ["min_offset_m", "no trace"]),
+                        ("c_negoffset.json", ["min_offset_m"]), ("missing.json", ["missing.json", "does not exist"]),
                         ("adir", ["adir"])):
         add("fwi", FWI + ["--config", "{W}/" + name], words, f"config-{name}")
     add("fwi", FWI + ["--out", "{W}/afile"], ["afile", "is a file"], "out-file")
@@ -489,7 +491,8 @@ def _cases():
                         (["--iterations", "4", "--physics-steps", "4"], ["--physics-steps", "--iterations"]),
                         (["--adapt", "maybe"], ["--adapt"]), (["--adapt-samples", "0"], ["--adapt-samples"]),
                         (["--adapt-epochs", "0"], ["--adapt-epochs"]), (["--config", "{W}/c_vrange.json"], ["vmin", "vmax"]),
-                        (["--config", "{W}/c_text.json"], ["c_text.json"]), (["--cache", "{W}/afile"], ["afile"]),
+                        (["--config", "{W}/c_text.json"], ["c_text.json"]), (["--config", "{W}/c_offset.json"], ["min_offset_m"]),
+                        (["--cache", "{W}/afile"], ["afile"]),
                         (["--out", "{W}/afile"], ["afile", "is a file"]), (["--out", "{W}/busy"], ["busy"]),
                         (["--out", "{W}/afile/sub"], ["afile", "is a file"])):
         add("invert", INV + opts, words, " ".join(opts))

@@ -31,7 +31,7 @@ from hybridfwi.core.wavelet import Wavelet
 from hybridfwi.errors import InputError
 from hybridfwi.hybrid.start import StartChoice, choose_start, dl_start, reference_model, start_candidates
 from hybridfwi.inversion.config import FWIConfig
-from hybridfwi.inversion.fwi import FWI, FWIResult, estimate_wavelet_in
+from hybridfwi.inversion.fwi import FWI, FWIResult, estimate_wavelet_in, trace_mask
 from hybridfwi.inversion.problem import Problem
 
 __all__ = ["HybridConfig", "HybridResult", "fwi_config", "run_hybrid", "Prepared", "prepare", "Stages", "stderr_log"]
@@ -182,7 +182,9 @@ def fwi_config(problem: Problem, cfg: HybridConfig) -> FWIConfig:
         fcfg.misfit = problem.default_misfit
     if fcfg.freeze_above_m is None:
         fcfg.freeze_above_m = problem.frozen_above_m
-    return fcfg.validate(problem.record.survey.dt)
+    fcfg.validate(problem.record.survey.dt)
+    trace_mask(problem.record.survey, problem.grid, fcfg)  # some trace left for the misfit (min_offset_m)
+    return fcfg
 
 
 def stderr_log(msg: str) -> None:

@@ -23,7 +23,7 @@ from hybridfwi.core.model import VelocityModel, WaterLayer
 from hybridfwi.inversion.config import FWIConfig
 from hybridfwi.inversion.problem import Problem
 
-__all__ = ["reference_model", "GRADIENT_PER_M", "SCORE_MISFIT", "dl_start", "StartChoice", "start_candidates", "choose_start", "blend", "seabed_from_model"]
+__all__ = ["reference_model", "GRADIENT_PER_M", "SCORE_MISFIT", "dl_start", "StartChoice", "start_candidates", "pick_start", "choose_start", "blend", "seabed_from_model"]
 
 #: Velocity increase with depth below the seabed (or the surface) of the 1-D reference model, 1/s.
 GRADIENT_PER_M = 1.0
@@ -98,6 +98,19 @@ class StartChoice:
     wavelets: dict = field(default_factory=dict, repr=False)
 
 
+def pick_start(misfits: dict, blend_tolerance: float = 0.0, prefer: str | None = "dl") -> str:
+    """The safeguard's rule on scores (name -> misfit): a blend within ``blend_tolerance`` of the
+    lowest score (the best such blend), else ``prefer`` when within 0.5 % of the lowest, else the lowest."""
+    best = min(misfits, key=misfits.get)
+    lowest = misfits[best]
+    near_blends = [k for k in misfits if k.startswith("blend") and misfits[k] <= lowest * (1.0 + blend_tolerance)]
+    if blend_tolerance > 0 and near_blends:  # a blend within the margin (the best one itself included)
+        return min(near_blends, key=misfits.get)
+    if prefer in misfits and misfits[prefer] <= lowest * 1.005:
+        return prefer
+    return best
+
+
 def choose_start(candidates: dict[str, np.ndarray], problem: Problem, fcfg: FWIConfig, prefer: str = "dl",
                  blend_tolerance: float = 0.0) -> StartChoice:
     """Score ``candidates`` (name -> model on the problem grid) by low-band data misfit; pick the best.
@@ -118,19 +131,14 @@ def choose_start(candidates: dict[str, np.ndarray], problem: Problem, fcfg: FWIC
     for name, v in candidates.items():
         m, w = data_misfit(VelocityModel(v, problem.grid), problem.record, score_cfg, band_hz=band, estimate=problem.estimate_wavelet)
         misfits[name], wavelets[name] = float(m), w
-    best = min(misfits, key=misfits.get)
-    lowest = misfits[best]
-    near_blends = [k for k in misfits if k.startswith("blend") and misfits[k] <= lowest * (1.0 + blend_tolerance)]
-    hedged = blend_tolerance > 0 and bool(near_blends) and not best.startswith("blend")
-    if blend_tolerance > 0 and near_blends:  # a blend within the margin (the best one itself included) is the start
-        best = min(near_blends, key=misfits.get)
-    elif prefer in misfits and misfits[prefer] <= lowest * 1.005:
-        best = prefer
+    lowest_name = min(misfits, key=misfits.get)
+    best = pick_start(misfits, blend_tolerance, prefer)
+    hedged = best.startswith("blend") and not lowest_name.startswith("blend")
     parts = ", ".join(f"{k} {v:.4g}" for k, v in misfits.items())
     label = "full band" if band is None else f"<= {band:g} Hz"
     msg = f"start chosen by low-band data misfit ({SCORE_MISFIT}, {label}): {best} ({parts})"
     if hedged:
-        msg += (f"; the {best} scores within {100 * blend_tolerance:g}% of the best ({min(misfits, key=misfits.get)}), "
+        msg += (f"; the {best} scores within {100 * blend_tolerance:g}% of the best ({lowest_name}), "
                 f"which the data do not tell apart from it: the blend hedges between the network and the reference")
     elif prefer in misfits and best != prefer:
         msg += f"; the {prefer} model explains the data worse than {best} and is not used as it is"

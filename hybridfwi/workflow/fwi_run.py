@@ -71,7 +71,11 @@ def _resolve_fwi_config(problem: Problem, config_file: dict | None, overrides: d
         FWIConfig.from_dict(config_file)  # names every unknown field
         d.update(config_file)
     d.update({k: v for k, v in overrides.items() if v is not None})
-    return FWIConfig.from_dict(d).validate(problem.record.survey.dt)
+    cfg = FWIConfig.from_dict(d).validate(problem.record.survey.dt)
+    from hybridfwi.inversion.fwi import trace_mask
+
+    trace_mask(problem.record.survey, problem.grid, cfg)  # some trace left for the misfit (min_offset_m)
+    return cfg
 
 
 def run_fwi(run: FWIRun) -> dict:
