@@ -62,6 +62,23 @@ def test_redo_reruns_one_method_and_keeps_the_others(tiny_suite, tmp_path):
         run_suite(run)
 
 
+def test_a_run_of_one_case_keeps_the_other_finished_cases_in_the_aggregate(tiny_suite, tmp_path):
+    """``--case X`` runs X alone but ``results.json`` covers every finished case (it once held X only)."""
+    out = str(tmp_path / "bench")
+    run = SuiteRun(suite=tiny_suite, out=out, hybrid=HybridConfig(device="cpu", iterations=1), methods=("dl",),
+                   progress=False, cases=["flatvel-a-0"])
+    assert sorted(run_suite(run)["cases"]) == ["flatvel-a-0"]
+    run.cases = ["curvefault-a-0"]
+    res = run_suite(run)
+    assert sorted(res["cases"]) == ["curvefault-a-0", "flatvel-a-0"] and res["overall"]["cases"] == 2
+    on_disk = json.loads(_bytes(os.path.join(out, "results.json")))
+    assert sorted(on_disk["cases"]) == ["curvefault-a-0", "flatvel-a-0"]
+    # each case's record is its own file's
+    for c in ("curvefault-a-0", "flatvel-a-0"):
+        own = json.loads(_bytes(os.path.join(out, "cases", c, "results.json")))
+        assert on_disk["cases"][c]["methods"]["dl"]["rmse_ms"] == pytest.approx(own["methods"]["dl"]["rmse_ms"])
+
+
 def test_a_redo_accepts_a_record_made_with_other_settings_of_the_redone_method_only(tmp_path):
     """``--redo hybrid`` after a hybrid-only default changed: the run's record may differ in those
     settings (and is rewritten with today's), never in settings other methods read."""

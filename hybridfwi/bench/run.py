@@ -95,6 +95,7 @@ def _worker(k: int, jobs: int, run: SuiteRun, cases: list[Case]) -> None:
 def run_suite(run: SuiteRun) -> dict:
     """Run (or resume) every case of a suite; aggregate; return ``results.json``'s content."""
     manifest, cases = read_suite(run.suite)
+    every_case = cases
     if run.cases:
         unknown = sorted(set(run.cases) - {c.id for c in cases})
         if unknown:
@@ -136,7 +137,10 @@ def run_suite(run: SuiteRun) -> dict:
             _run_case(case, run, progress=False)
     if not dist.is_main():
         return {}
-    res = aggregate(manifest, [c for c in cases], run.out)
+    # the aggregate covers every finished case, not only this run's (--case X leaves the others' in)
+    ran = {c.id for c in cases}
+    finished = [c for c in every_case if c.id in ran or os.path.exists(os.path.join(run.out, "cases", c.id, "results.json"))]
+    res = aggregate(manifest, finished, run.out)
     res["wall_time_s_this_run"] = time.perf_counter() - t0
     res["machine"] = _machine()
     redone = _previous(run.out).get("redone", [])

@@ -257,11 +257,12 @@ def plot_compare_curves(curves: dict, title: str = "misfit and model error per i
     axes[0][0].set_xlabel("iteration")
     axes[0][0].set_ylabel("data misfit (normalised, in each iteration's band)")
     axes[0][0].set_title(title)
-    axes[0][0].legend(fontsize=8)
+    for ax in axes[0]:
+        if ax.get_legend_handles_labels()[0]:  # no curve (no method iterated): no empty legend
+            ax.legend(fontsize=8)
     if has_rmse:
         axes[0][1].set_xlabel("iteration")
         axes[0][1].set_ylabel("model RMSE (m/s)")
-        axes[0][1].legend(fontsize=8)
     fig.tight_layout()
     return fig
 
