@@ -68,6 +68,13 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
     python benchmarks/dev_choices.py --suite /tmp/dev3 --cases marine-streamer-0,marine-streamer-1 \
         --out benchmarks/results/dev_blend_tolerance.json \
         --variants '{"blend_tolerance": 0.05}' '{"blend_tolerance": 0.0}' '{"blend_tolerance": 0.15}'
+    # ... and, after the dev suite was widened (21 cases: --cases 2 now makes them; the first nine are as
+    # before), on the two new cases whose start it changes (start_scores_dev.json, rows of the new cases),
+    # appended to the same file; 0.15 lost there, and the default became 0.05
+    hybridfwi benchmark make --suite dev --out /tmp/dev4 --cases 2
+    python benchmarks/start_scores.py --suite /tmp/dev4
+    python benchmarks/dev_choices.py --suite /tmp/dev4 --cases marine-0,marine-1 --out benchmarks/results/dev_blend_tolerance.json \
+        --variants '{"blend_tolerance": 0.05}' '{"blend_tolerance": 0.0}' '{"blend_tolerance": 0.15}'
     # traces within one cell of their source left out of the misfit (min_offset_m None, the default) or kept (0),
     # on the four dev cases that have such traces -> dev_offset.json (its min_offset_m 0 rows copied from
     # dev_floor.json and dev_pga_holdout.json: the configuration before the option, relabelled; style-a-0's

@@ -18,7 +18,8 @@ Suites (every model from the benchmark seed range, never reachable by training):
   project) at two scales (as is, and stretched 2x) under a 6 Hz marine towed streamer;
 - ``dev``: the suite defaults are chosen on (validation seed range, never a benchmark): basin
   models under the marmousi suite's streamer, a land basin under a split spread, two OpenFWI-style
-  models in OpenFWI's geometry;
+  models in OpenFWI's geometry; out of distribution, marine models under the streamer and the
+  held-out families (and two B families) in OpenFWI's geometry;
 - ``tiny``: two small OpenFWI-style cases, for tests.
 
 Observed data: modelled on a grid twice as fine (``refine`` 2) at accuracy 8 (the inversion uses
@@ -146,6 +147,19 @@ def _plan(name: str, per_family: int) -> list[dict]:
         for i in range(per_family):
             cases.append({"id": f"marine-streamer-{i}", "family": "marine-streamer", "kind": "family", "model_family": "marine",
                           "seed": base + 3, "index": i, "geometry": "streamer-4km"})
+        # A wider out-of-distribution check (added 2026-11-27, for the safeguard's hedge, which the
+        # nine cases above had chosen on two streamer cases): more marine models under the streamer,
+        # and the held-out families plus two B families in OpenFWI's geometry (marine with a free
+        # surface). Appended last again; validation seeds, like every dev case.
+        for i in range(per_family, 2 * per_family):
+            cases.append({"id": f"marine-streamer-{i}", "family": "marine-streamer", "kind": "family", "model_family": "marine",
+                          "seed": base + 3, "index": i, "geometry": "streamer-4km"})
+        for f in OOD_FAMILIES:
+            for i in range(per_family):
+                cases.append({"id": f"{f}-{i}", "family": f, "kind": "family", "seed": base + 4, "index": i, "geometry": "openfwi",
+                              "free_surface": f == "marine"})
+        for f in ("flatfault-b", "style-b"):
+            cases.append({"id": f"{f}-0", "family": f, "kind": "family", "seed": base + 5, "index": 0, "geometry": "openfwi"})
     elif name == "marmousi":
         for scale, starts in ((1.0, (1500.0, 5000.0, 8000.0)), (2.0, (2500.0, 6500.0))):
             for x0 in starts:
