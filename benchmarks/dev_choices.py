@@ -81,6 +81,9 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
     # min_offset_m null runs were stopped on 2026-11-27 to free the CPU for the benchmark reruns)
     python benchmarks/dev_choices.py --suite /tmp/dev3 --cases curvefault-b-0,style-a-0,basin-land-split-0,basin-land-split-1 \
         --out benchmarks/results/dev_offset.json --from-true --variants '{"min_offset_m": null}'
+    # ... and on the two B-family cases of the widened dev suite (appended to the same file, both settings run)
+    python benchmarks/dev_choices.py --suite /tmp/dev4 --cases flatfault-b-0,style-b-0 --out benchmarks/results/dev_offset.json \
+        --variants '{"min_offset_m": null}' '{"min_offset_m": 0.0}'
     # the physics-guided stage's held-out check, on all 9 dev cases -> dev_pga_holdout.json (its
     # '{"pga_holdout": false}' rows, the behaviour before the check, are the default rows of
     # dev_pga_modules.json and dev_ood.json, relabelled; the fwi_gradient rows come from the same files)
