@@ -443,6 +443,26 @@ def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypat
     held = pga_mod._held_out(problem, prep, near, far, [6.0] * 3)
     assert not held["kept"] and held["adapted"] > held["start"]
     assert pga_mod._held_out(problem, prep, near, far, [6.0, 10.0])["band_hz"] == 10.0  # every band fitted: the top
+    # "all": every band after the fitted one is scored, and each must agree
+    import dataclasses
+    import sys
+    from types import SimpleNamespace
+
+    three = SimpleNamespace(fcfg=dataclasses.replace(prep.fcfg, bands=[4.0, 6.0, 10.0]))
+    held = pga_mod._held_out(problem, three, far, near, [4.0] * 3, "all")
+    assert [b[0] for b in held["bands"]] == [6.0, 10.0] and held["kept"]
+    assert all(b[2] < b[1] for b in held["bands"])
+    assert len(pga_mod._held_out(problem, three, far, near, [4.0] * 3)["bands"]) == 1  # "next": the band after only
+    held = pga_mod._held_out(problem, three, near, far, [4.0] * 3, "all")
+    assert not held["kept"] and all(b[2] > b[1] for b in held["bands"])
+    # kept needs every band: a start that beats the adapted model in one band only is enough to drop it
+    monkey = iter([1.0, 0.5, 1.0, 2.0])  # band 6: adapted lower; band 10: adapted higher
+    monkeypatch.setattr(sys.modules["hybridfwi.inversion.fwi"], "data_misfit", lambda *a, **k: (next(monkey),))
+    held = pga_mod._held_out(problem, three, near, far, [4.0] * 3, "all")
+    assert held["bands"] == [[6.0, 1.0, 0.5], [10.0, 1.0, 2.0]] and not held["kept"]
+    monkeypatch.undo()
+    with pytest.raises(InputError, match="held-out bands"):
+        pga_mod._held_out(problem, three, near, far, [4.0], "some")
 
     # wiring: a rejected check hands the start on, unchanged, and says so
     monkeypatch.setattr(pga_mod, "_held_out", lambda *a: {"band_hz": 10.0, "misfit": "envelope", "start": 1.0, "adapted": 2.0,
@@ -466,6 +486,8 @@ def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypat
     assert HybridConfig(pga_holdout=False).validate().pga_holdout is False
     with pytest.raises(InputError, match="pga_holdout"):
         HybridConfig(pga_holdout="yes").validate()
+    with pytest.raises(InputError, match="pga_holdout_bands"):
+        HybridConfig(pga_holdout_bands="every").validate()
 
 
 def test_compare_cli_runs_every_method_with_one_budget(tiny_data, tiny_base, tmp_path):

@@ -59,6 +59,7 @@ class PGAConfig:
     bands: str = "first"
     misfit: str | None = None
     holdout: bool = True
+    holdout_bands: str = "all"
 
 
 def band_schedule(stages: list, steps: int, bands: str = "first") -> list:
@@ -239,7 +240,7 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
         best = (val, vn, len(history))
     held = None
     if cfg.holdout and best[2] > 0:
-        held = _held_out(problem, prep, start, best[1], schedule)
+        held = _held_out(problem, prep, start, best[1], schedule, cfg.holdout_bands)
         if held["kept"]:
             events.append(f"held-out check: {held['misfit']} misfit in the {_hz(held['band_hz'])} band fell "
                           f"{held['start']:.4g} -> {held['adapted']:.4g}; the adapted model goes on")
@@ -269,23 +270,32 @@ def _hz(band) -> str:
     return "full" if band is None else f"{band:g} Hz"
 
 
-def _held_out(problem, prep, start: np.ndarray, adapted: np.ndarray, schedule: list) -> dict:
+def _held_out(problem, prep, start: np.ndarray, adapted: np.ndarray, schedule: list, bands: str = "next") -> dict:
     """Score ``start`` and ``adapted`` as the safeguard scores starts (its misfit, each model with its
     own least-squares wavelet when the source is unknown), in the first FWI band after those the
-    steps fitted (the top band when they fitted every band). A wavelet estimated in one of the two
-    would favour it."""
+    steps fitted (``bands="next"``) or in every FWI band after them (``"all"``; the adapted model is
+    kept only when its misfit fell in each); the top band when the steps fitted every band. A
+    wavelet estimated in one of the two would favour it. ``band_hz``, ``start`` and ``adapted`` are
+    the first scored band's; ``bands`` lists every scored band as ``[band_hz, start, adapted]``."""
     from hybridfwi.core import VelocityModel
     from hybridfwi.hybrid.start import SCORE_MISFIT
     from hybridfwi.inversion.config import FWIConfig
     from hybridfwi.inversion.fwi import data_misfit
 
+    if bands not in ("next", "all"):
+        raise InputError(f"held-out bands must be 'next' or 'all', got {bands!r}")
     stages = list(prep.fcfg.stages)
     fitted = max(stages.index(b) for b in set(schedule)) if schedule else 0
-    band = stages[min(fitted + 1, len(stages) - 1)]
+    later = stages[fitted + 1:] or stages[-1:]
     cfg = FWIConfig(**{**prep.fcfg.to_dict(), "misfit": SCORE_MISFIT})
-    a, b = (float(data_misfit(VelocityModel(np.asarray(v, np.float32), problem.grid), problem.record, cfg, band_hz=band,
-                              estimate=problem.estimate_wavelet)[0]) for v in (start, adapted))
-    return {"band_hz": band, "misfit": SCORE_MISFIT, "start": a, "adapted": b, "kept": b < a}
+    scored = []
+    for band in (later if bands == "all" else later[:1]):
+        a, b = (float(data_misfit(VelocityModel(np.asarray(v, np.float32), problem.grid), problem.record, cfg, band_hz=band,
+                                  estimate=problem.estimate_wavelet)[0]) for v in (start, adapted))
+        scored.append([band, a, b])
+    band, a, b = scored[0]
+    return {"band_hz": band, "misfit": SCORE_MISFIT, "start": a, "adapted": b, "bands": scored,
+            "kept": all(x[2] < x[1] for x in scored)}
 
 
 def _blend_weight(start: np.ndarray, prep) -> float:

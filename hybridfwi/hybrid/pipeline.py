@@ -123,6 +123,7 @@ class HybridConfig:
     pga_bands: str = "first"
     pga_misfit: str | None = None
     pga_holdout: bool = True
+    pga_holdout_bands: str = "all"
     device: str = "auto"
 
     def validate(self) -> "HybridConfig":
@@ -157,6 +158,8 @@ class HybridConfig:
                              f"got {self.pga_modules!r}")
         if not isinstance(self.pga_holdout, bool):
             raise InputError(f"pga_holdout must be true or false, got {self.pga_holdout!r}")
+        if self.pga_holdout_bands not in ("next", "all"):
+            raise InputError(f"pga_holdout_bands must be 'next' or 'all', got {self.pga_holdout_bands!r}")
         if self.pga_misfit not in (None, "l2", "gc", "envelope"):
             raise InputError(f"pga_misfit must be l2, gc, envelope or None (the FWI's), got {self.pga_misfit!r}")
         t = self.blend_tolerance
@@ -172,7 +175,8 @@ class HybridConfig:
 
 #: HybridConfig fields only the hybrid reads (no other ``compare`` method): a benchmark may redo the
 #: hybrid alone after one of them changed.
-HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "pga_steps", "pga_lr", "pga_rank", "pga_modules", "pga_bands", "pga_misfit", "pga_holdout")
+HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "pga_steps", "pga_lr", "pga_rank", "pga_modules", "pga_bands", "pga_misfit", "pga_holdout",
+               "pga_holdout_bands")
 
 
 def fwi_config(problem: Problem, cfg: HybridConfig) -> FWIConfig:
@@ -374,7 +378,8 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
 
         stages.start("physics", f"physics-guided adaptation of the network ({cfg.physics_steps} steps through the wave equation)")
         pga = PGAConfig(steps=cfg.physics_steps, lr=cfg.pga_lr, rank=cfg.pga_rank, modules=cfg.pga_modules, bands=cfg.pga_bands,
-                        misfit=cfg.pga_misfit, holdout=cfg.pga_holdout)
+                        misfit=cfg.pga_misfit, holdout=cfg.pga_holdout,
+                        holdout_bands=cfg.pga_holdout_bands)
         pga_result = physics_adapt(problem, prep, pga, start, wavelet,
                                    true=true, checkpoint=pga_checkpoint, resume=resume, progress=progress)
         if log:
