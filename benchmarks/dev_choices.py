@@ -88,10 +88,15 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
     # '{"pga_holdout": false}' rows, the behaviour before the check, are the default rows of
     # dev_pga_modules.json and dev_ood.json, relabelled; the fwi_gradient rows come from the same files)
     python benchmarks/dev_choices.py --suite /tmp/dev3 --out benchmarks/results/dev_pga_holdout.json --variants '{"pga_holdout": true}'
-    # the held-out check over every unfitted band (pga_holdout_bands "all", the default since) against the
-    # next band only, on the three dev cases whose decision differs (pga_holdout_dev21.json; on the other 18
-    # the two rules decide alike, so their ends are the same) -> dev_pga_holdout_bands.json
+    # the held-out check over every unfitted band (pga_holdout_bands "all") against the next band only (the
+    # default), on the dev cases whose decision differs (pga_holdout_dev27.json; on the others the two rules
+    # decide alike, so their ends are the same) -> dev_pga_holdout_bands.json: first the three of the 21-case
+    # suite, then the three of the six OpenFWI families added after "all" lost on test data
     python benchmarks/dev_choices.py --suite /tmp/dev4 --cases gradient-0,salt-1,gas-0 \
+        --out benchmarks/results/dev_pga_holdout_bands.json \
+        --variants '{"pga_holdout_bands": "next"}' '{"pga_holdout_bands": "all"}'
+    hybridfwi benchmark make --suite dev --out /tmp/dev5 --cases 2
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --cases flatvel-a-0,curvevel-a-0,curvevel-b-0 \
         --out benchmarks/results/dev_pga_holdout_bands.json \
         --variants '{"pga_holdout_bands": "next"}' '{"pga_holdout_bands": "all"}'
     # a measurement for a later choice, not adopted: FWI's upper bound (every method) at today's 4800 m/s and at

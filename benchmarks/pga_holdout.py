@@ -14,10 +14,11 @@ it. Dev suite only (validation seeds): a benchmark suite is a test.
     python benchmarks/pga_holdout.py --suite /tmp/dev3
 
 Writes ``benchmarks/results/pga_holdout_dev.json`` (finished cases are kept: a killed run resumes).
-On the widened dev suite (21 cases; 2026-11-27, AMD machine):
+On the widened dev suite (27 cases; 2026-11-27, AMD machine; the first 21 were run on a folder
+made before the last six families were added, with identical data):
 
-    hybridfwi benchmark make --suite dev --out /tmp/dev4 --cases 2
-    python benchmarks/pga_holdout.py --suite /tmp/dev4 --out benchmarks/results/pga_holdout_dev21.json
+    hybridfwi benchmark make --suite dev --out /tmp/dev5 --cases 2
+    python benchmarks/pga_holdout.py --suite /tmp/dev5 --out benchmarks/results/pga_holdout_dev27.json
 """
 
 from __future__ import annotations

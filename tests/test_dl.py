@@ -452,7 +452,7 @@ def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypat
     held = pga_mod._held_out(problem, three, far, near, [4.0] * 3, "all")
     assert [b[0] for b in held["bands"]] == [6.0, 10.0] and held["kept"]
     assert all(b[2] < b[1] for b in held["bands"])
-    assert len(pga_mod._held_out(problem, three, far, near, [4.0] * 3)["bands"]) == 1  # "next": the band after only
+    assert len(pga_mod._held_out(problem, three, far, near, [4.0] * 3, "next")["bands"]) == 1  # the band after only
     held = pga_mod._held_out(problem, three, near, far, [4.0] * 3, "all")
     assert not held["kept"] and all(b[2] > b[1] for b in held["bands"])
     # kept needs every band: a start that beats the adapted model in one band only is enough to drop it

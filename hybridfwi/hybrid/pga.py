@@ -13,15 +13,17 @@ Held-out check (``holdout``): a lower misfit in the fitted band does not always 
 On geology the network has not learned, the steps can fit the low band with a wrong model. So the
 kept iterate is scored, with the start, as the safeguard scores starts (envelope misfit, each
 model with its own least-squares wavelet when the source is unknown) in the FWI bands the steps
-did not fit (the top band when they fitted every band): every one of them (``holdout_bands="all"``,
-the default) or the next one only (``"next"``). The stage hands the start on, unchanged, unless
-that misfit fell in each. The steps spent still count against the budget. On the dev suite
-(``benchmarks/results/pga_holdout_dev.json``, 9 cases, validation seeds) the next band alone
-agreed with the model error on 8 of 9 cases. On the widened dev suite
-(``pga_holdout_dev21.json``, 21 cases) it agreed on 16 and every unfitted band on 15, but the
-worst RMSE given away against the better of start and result fell from 313 m/s (gradient-0,
-whose top band disagreed) to 77; end to end (``dev_pga_holdout_bands.json``) the three cases
-whose decision changes went 721 -> 425, 233 -> 310 and 110 -> 111 m/s.
+did not fit (the top band when they fitted every band): the next one (``holdout_bands="next"``,
+the default) or every one of them (``"all"``). The stage hands the start on, unchanged, unless
+that misfit fell in each band scored. The steps spent still count against the budget. On the dev
+suite (``benchmarks/results/pga_holdout_dev.json``, 9 cases, validation seeds) the next band
+agreed with the model error on 8 of 9 cases. On the dev suite widened to 27 cases
+(``pga_holdout_dev27.json``) it agrees on 20 and every unfitted band on 18 (keeping every result:
+18); the worst RMSE given away against the better of start and result is 313 m/s with the next
+band (gradient-0, whose top band disagreed) and 78 with every band. No threshold on the top band's
+change separates the results that raised the RMSE from those that lowered it (+1.6 % on
+curvevel-b-0, which should be dropped, +1.4 % on flatvel-a-0, which should be kept); see
+``HybridConfig.pga_holdout_bands`` for the end-to-end choice.
 """
 
 from __future__ import annotations
@@ -62,7 +64,7 @@ class PGAConfig:
     bands: str = "first"
     misfit: str | None = None
     holdout: bool = True
-    holdout_bands: str = "all"
+    holdout_bands: str = "next"
 
 
 def band_schedule(stages: list, steps: int, bands: str = "first") -> list:
