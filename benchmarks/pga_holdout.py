@@ -45,30 +45,28 @@ def summary(rows: list[dict]) -> dict:
     the two."""
     out = {}
     ran = [r for r in rows if r.get("rmse_pga") is not None]
-    rules = sorted({k for r in ran for k in r["scores"]})
-    for rule in rules:
+
+    def judge(keys_of) -> dict | None:
+        """A rule keeping the result when the misfit fell in every score ``keys_of(row)`` names
+        (rows with none of them are skipped)."""
         agree, regret = 0, []
         for r in ran:
-            if rule not in r["scores"]:  # a band only some cases have
+            keys = [k for k in keys_of(r) if k in r["scores"]]  # a band only some cases have
+            if not keys:
                 continue
-            keep = r["scores"][rule]["pga"] < r["scores"][rule]["start"]
-            chosen = r["rmse_pga"] if keep else r["rmse_start"]
-            regret.append(chosen - min(r["rmse_pga"], r["rmse_start"]))
+            keep = all(r["scores"][k]["pga"] < r["scores"][k]["start"] for k in keys)
+            regret.append((r["rmse_pga"] if keep else r["rmse_start"]) - min(r["rmse_pga"], r["rmse_start"]))
             agree += keep == (r["rmse_pga"] < r["rmse_start"])
-        out[rule] = {"cases": len(regret), "agrees_with_rmse": agree, "median_regret_ms": float(np.median(regret)),
-                     "worst_regret_ms": float(np.max(regret))}
+        return {"cases": len(regret), "agrees_with_rmse": agree, "median_regret_ms": float(np.median(regret)),
+                "worst_regret_ms": float(np.max(regret))} if regret else None
+
+    for rule in sorted({k for r in ran for k in r["scores"]}):
+        out[rule] = judge(lambda r, rule=rule: [rule])
     # the check's two rules (PGAConfig.holdout_bands): "next" is "envelope band 2" above; "all" needs the
     # envelope misfit to fall in every band the steps did not fit (band 1 is the one they fit)
-    agree, regret = 0, []
-    for r in ran:
-        later = [f"envelope band {k}" for k in range(2, len(r["bands_hz"]) + 1)] or ["envelope band 1"]
-        keep = all(r["scores"][k]["pga"] < r["scores"][k]["start"] for k in later)
-        regret.append((r["rmse_pga"] if keep else r["rmse_start"]) - min(r["rmse_pga"], r["rmse_start"]))
-        agree += keep == (r["rmse_pga"] < r["rmse_start"])
-    if ran:
-        out["envelope every unfitted band"] = {"cases": len(ran), "agrees_with_rmse": agree,
-                                               "median_regret_ms": float(np.median(regret)),
-                                               "worst_regret_ms": float(np.max(regret))}
+    every = judge(lambda r: [f"envelope band {k}" for k in range(2, len(r["bands_hz"]) + 1)] or ["envelope band 1"])
+    if every:
+        out["envelope every unfitted band"] = every
     out["always keep (before the check)"] = {"cases": len(ran), "agrees_with_rmse": sum(r["rmse_pga"] < r["rmse_start"] for r in ran),
                                   "median_regret_ms": float(np.median([max(0.0, r["rmse_pga"] - r["rmse_start"]) for r in ran]))
                                   if ran else None,
