@@ -183,6 +183,23 @@ def tiny_base(tiny_data):
     return out
 
 
+def test_online_pretraining_continues_from_weights_with_fresh_models_and_a_full_schedule(tmp_path):
+    """A continued run (``init``, ``first_sample``) anneals its learning rate from lr to 1 % over its own
+    models, not over models 0..first_sample, and draws the models after first_sample."""
+    from hybridfwi.dl.pretrain import OnlineConfig, lr_factor, pretrain_online
+
+    assert lr_factor(0, 10) == 1.0 and abs(lr_factor(5, 10) - 0.505) < 1e-12 and lr_factor(10, 10) == lr_factor(99, 10) == 0.01
+    first = tmp_path / "first"
+    cfg = dict(families=("flatvel-a",), samples=4, gen_batch=2, reuse=1, batch_size=2, val_per_family=1, validate_every=1,
+               lr=1e-3, width=4, device="cpu", workers=0)
+    pretrain_online(OnlineConfig(out=str(first), **cfg).validate(), progress=False)
+    rec = pretrain_online(OnlineConfig(out=str(tmp_path / "next"), init=str(first), first_sample=1000, **cfg).validate(),
+                          progress=False)
+    assert rec["samples_generated"] == 1004 and rec["optimizer_steps"] == 2
+    assert [h["samples"] for h in rec["history"]] == [1002, 1004]
+    assert [h["lr"] for h in rec["history"]] == pytest.approx([1e-3 * lr_factor(1, 2), 1e-5])
+
+
 def test_pretrained_checkpoint_records_its_geometry_and_recipe(tiny_data, tiny_base):
     _, geom = tiny_data
     _, cfg = load_checkpoint(tiny_base)

@@ -147,7 +147,7 @@ def run_suite(run: SuiteRun) -> dict:
     if run.redo:
         m = res["machine"]
         redone.append({"methods": list(run.redo), "cases": [c.id for c in cases], "at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                       "machine": m.get("gpu") or m.get("cpu")})
+                       "machine": m.get("gpu") or m.get("cpu"), "weights_sha256": _weights(run.hybrid.model)})
     if redone:
         res["redone"] = redone
     folder.save_json("results.json", res)
@@ -183,6 +183,18 @@ def _previous(out: str) -> dict:
             return json.load(fh)
     except (OSError, ValueError):
         return {}
+
+
+def _weights(spec: str | None) -> str:
+    """SHA-256 of the base network's weights behind the DL and hybrid methods (``spec`` as ``--model``)."""
+    from hybridfwi.dl.checkpoint import weights_digest
+    from hybridfwi.dl.finetune import ADAPTER_META
+
+    base = (spec or "").partition("+")[0]
+    if base and os.path.exists(os.path.join(base, ADAPTER_META)):  # an adapter folder alone names its base
+        with open(os.path.join(base, ADAPTER_META), encoding="utf-8") as fh:
+            base = json.load(fh).get("base") or ""
+    return weights_digest(base or None)
 
 
 def _machine() -> dict:

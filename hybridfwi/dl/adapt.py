@@ -57,15 +57,9 @@ class AdaptConfig:
     extra: dict = field(default_factory=dict)
 
 
-def _file_digest(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _key(grid: Grid, survey: Survey, frame, base_path: str, cfg: AdaptConfig) -> str:
+    from hybridfwi.dl.checkpoint import weights_digest
+
     ident = {
         "version": 2,
         "grid": grid.to_dict(),
@@ -73,7 +67,7 @@ def _key(grid: Grid, survey: Survey, frame, base_path: str, cfg: AdaptConfig) ->
         "frame": {k: v for k, v in frame.to_dict().items() if k not in ("coverage", "warnings")},
         "families": list(cfg.families), "count": cfg.count, "rank": cfg.rank, "epochs": cfg.epochs,
         "lr": cfg.lr, "water": None if cfg.water is None else [round(float(v), 3) for v in cfg.water],
-        "base": _file_digest(os.path.join(base_path, "model.safetensors")),
+        "base": weights_digest(base_path),
     }
     return hashlib.sha256(json.dumps(ident, sort_keys=True).encode()).hexdigest()[:20]
 

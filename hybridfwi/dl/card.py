@@ -18,7 +18,34 @@ __all__ = ["write_card", "OPENFWI_INVERSIONNET_MAE"]
 OPENFWI_INVERSIONNET_MAE = {"flatvel-a": 0.0131, "curvevel-a": 0.0685, "flatfault-a": 0.0172, "curvefault-a": 0.0260, "style-a": 0.0625}
 
 
-def _training_lines(cfg: dict) -> list[str]:
+def _phase_lines(folder: str, last: dict) -> list[str]:
+    """One line for a network trained in phases (``training_record_phase<k>.json`` beside the weights, then
+    ``training_record.json``), each continuing the one before with fresh models; none for a single phase."""
+    phases = []
+    for k in range(1, 100):
+        path = os.path.join(folder, f"training_record_phase{k}.json")
+        if not os.path.exists(path):
+            break
+        with open(path, encoding="utf-8") as fh:
+            phases.append(json.load(fh))
+    if not phases:
+        return []
+    phases.append(last)
+    parts = []
+    for k, p in enumerate(phases, 1):
+        c = p.get("config", {})
+        first = c.get("first_sample", 0)
+        parts.append(f"{k}: models {first:,}-{p.get('samples_generated', 0):,}, {p.get('optimizer_steps', 0):,} steps, lr {c.get('lr')}, "
+                     f"{c.get('reuse')} passes, best validation MAE {p.get('best_val_mae', float('nan')):.4f}, "
+                     f"{p.get('wall_time_s', 0) / 60:.1f} min")
+    steps = sum(p.get("optimizer_steps", 0) for p in phases)
+    minutes = sum(p.get("wall_time_s", 0) for p in phases) / 60
+    return [f"- trained in {len(phases)} phases, each starting from the one before's best weights with fresh models "
+            f"(`training_record_phase<k>.json`, the last `training_record.json`): {'; '.join(parts)}; in all "
+            f"{steps:,} steps, {minutes:.1f} min"]
+
+
+def _training_lines(cfg: dict, folder: str) -> list[str]:
     rec = cfg["record"]
     tr = rec.get("training", {})
     recipe = rec.get("data_recipe", {})
@@ -26,16 +53,18 @@ def _training_lines(cfg: dict) -> list[str]:
     where = f"{m.get('gpu') or m.get('cpu')} ({m.get('cores')} CPU cores)"
     if tr.get("mode") == "online":
         c = tr.get("config", {})
+        phased = os.path.exists(os.path.join(folder, "training_record_phase1.json"))
         return [
             f"- pretraining families: {', '.join(recipe.get('families', []))} (marine, salt, gas and gradient held out)",
             f"- pretraining data: generated while training (`hybridfwi pretrain --online`): {tr.get('samples_generated', 0):,} models "
             f"from the pretrain seed range (seed {recipe.get('seed')}), each modelled in the network's geometry with a free "
             f"surface (probability {recipe.get('free_surface')}) or an absorbing top, augmented as the network frame degrades "
             f"real surveys (missing shots, near/far offsets, truncation, noise, trace amplitudes)",
-            f"- training: {tr.get('optimizer_steps', 0):,} AdamW steps (batch {c.get('batch_size')}, lr {c.get('lr')}, cosine), "
+            f"- training{' (last phase)' if phased else ''}: {tr.get('optimizer_steps', 0):,} AdamW steps (batch {c.get('batch_size')}, lr {c.get('lr')}, cosine), "
             f"{c.get('reuse')} passes over each generated batch of {c.get('gen_batch')}; stopped by {tr.get('stopped_by')}; best "
             f"validation MAE {tr.get('best_val_mae', float('nan')):.4f} (validation seed range)",
-            f"- wall time: {tr.get('wall_time_s', 0) / 60:.1f} min on {where}",
+            f"- wall time{' (last phase)' if phased else ''}: {tr.get('wall_time_s', 0) / 60:.1f} min on {where}",
+            *_phase_lines(folder, tr),
             "- reproduce: `bash examples/train_foundation.sh` (a GPU; see the script)",
         ]
     return [
@@ -71,7 +100,7 @@ def write_card(folder: str) -> str:
         f"{cfg['geometry']['grid']['dx']:g} m, {cfg['geometry']['wavelet'].get('peak_freq')} Hz); surveys of any size are read "
         f"through the network frame (`hybridfwi/dl/frame.py`)",
         f"- parameters: {tr.get('total_parameters', 0):,}",
-        *_training_lines(cfg),
+        *_training_lines(cfg, folder),
         "",
     ]
     if ev:

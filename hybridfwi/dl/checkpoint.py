@@ -9,6 +9,7 @@ A checkpoint is a folder::
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from hybridfwi.dl.registry import create_model
 from hybridfwi.errors import InputError
 from hybridfwi.io.atomic import atomic_path, atomic_write_text
 
-__all__ = ["ModelConfig", "save_checkpoint", "load_checkpoint", "DEFAULT_MODEL", "resolve_model_path", "FORMAT"]
+__all__ = ["ModelConfig", "save_checkpoint", "load_checkpoint", "DEFAULT_MODEL", "resolve_model_path", "weights_digest", "FORMAT"]
 
 FORMAT = "hybridfwi-model/1"
 #: The shipped foundation model, inside the package.
@@ -91,6 +92,16 @@ def save_checkpoint(folder: str, model: torch.nn.Module, config: ModelConfig) ->
 
 def resolve_model_path(path: str | None) -> str:
     return DEFAULT_MODEL if path in (None, "", "default") else path
+
+
+def weights_digest(folder: str | None = None) -> str:
+    """SHA-256 (hex) of a checkpoint folder's ``model.safetensors`` (None/``default``: the shipped network):
+    names the exact weights behind a result."""
+    h = hashlib.sha256()
+    with open(os.path.join(resolve_model_path(folder), "model.safetensors"), "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
 
 
 def load_checkpoint(folder: str | None = None, device: str | torch.device = "cpu") -> tuple[torch.nn.Module, ModelConfig]:

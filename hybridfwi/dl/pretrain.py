@@ -182,6 +182,11 @@ class OnlineConfig:
         return self
 
 
+def lr_factor(step: int, total: int) -> float:
+    """Cosine learning-rate factor of online pretraining: 1 at step 0, 0.01 at ``total`` steps and after."""
+    return 0.01 + 0.99 * 0.5 * (1 + float(np.cos(np.pi * min(step / max(total, 1), 1.0))))
+
+
 def _free_surface(cfg: OnlineConfig, family: str, index: int) -> bool:
     p = cfg.free_surface.get(family, cfg.free_surface.get("default", 0.3))
     return bool(np.random.default_rng([7, index, len(family)]).uniform() < p)
@@ -306,8 +311,9 @@ def pretrain_online(cfg: OnlineConfig, progress: bool = True) -> dict:
         except Exception as exc:  # noqa: BLE001 - any unreadable state file is bad input
             raise InputError(f"training state {state_path!r} is damaged or belongs to another run ({str(exc).splitlines()[0][:120]}); "
                              f"delete it to start over") from None
-    total_steps = [int(np.ceil(planned / cfg.gen_batch)) * steps_per_batch]
-    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: 0.01 + 0.99 * 0.5 * (1 + np.cos(np.pi * min(k / max(total_steps[0], 1), 1.0))))
+    # the schedule spans this run's own models: from first_sample, not from model 0
+    total_steps = [int(np.ceil((planned - cfg.first_sample) / cfg.gen_batch)) * steps_per_batch]
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda k: lr_factor(k, total_steps[0]))
     for _ in range(step):
         sched.step()
     mcfg = ModelConfig(arch=cfg.arch, arch_kwargs=kwargs, normalizer=norm, geometry=geom.to_dict(), record={})
@@ -384,7 +390,7 @@ def pretrain_online(cfg: OnlineConfig, progress: bool = True) -> dict:
                 fit_batches = int((cfg.time_limit_s * 0.95 - elapsed) / per_batch) + b + 1
                 if jobs[0][1] + fit_batches * cfg.gen_batch < planned:  # shorten the plan so the schedule ends in time
                     planned = max(jobs[0][1] + fit_batches * cfg.gen_batch, done + cfg.gen_batch)
-                    total_steps[0] = int(np.ceil(planned / cfg.gen_batch)) * steps_per_batch
+                    total_steps[0] = int(np.ceil((planned - cfg.first_sample) / cfg.gen_batch)) * steps_per_batch
                     jobs[:] = jobs[: int(np.ceil((planned - jobs[0][1]) / cfg.gen_batch))]
                     bar.total = planned
             last = done >= planned
