@@ -116,6 +116,13 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
     python benchmarks/dev_choices.py --suite /tmp/dev4 --cases basin-land-split-0 --from-true --out benchmarks/results/dev_vmax.json \
         --variants '{"vmax": 4800.0}' '{"vmax": 6000.0}'
 
+    # the physics-guided stage again with the network of phases 1-4 (the defaults above were chosen with phases 1-2):
+    # the 18 OpenFWI-geometry dev cases, no fwi_gradient (it does not use the network) -> dev_network4.json
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_network4.json \
+        --cases curvefault-b-0,style-a-0,marine-0,marine-1,salt-0,salt-1,gas-0,gas-1,gradient-0,gradient-1,flatfault-b-0,\
+style-b-0,flatvel-a-0,curvevel-a-0,flatfault-a-0,curvefault-a-0,flatvel-b-0,curvevel-b-0 \
+        --variants '{}' '{"pga_lr": 0.001}' '{"pga_steps": 0}'
+
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``
 baselines and the 1e-3 rows of the three files above were copied from ``dev_pga_lr.json`` and
@@ -138,6 +145,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import RESULTS, load_rows, read_dev_suite, save_rows  # noqa: E402
 
 from hybridfwi.core import VelocityModel  # noqa: E402
+from hybridfwi.dl.checkpoint import weights_digest  # noqa: E402
 from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare, run_hybrid  # noqa: E402
 from hybridfwi.inversion.config import FWIConfig  # noqa: E402
 from hybridfwi.inversion.fwi import FWI  # noqa: E402
@@ -156,6 +164,9 @@ def main() -> None:
     ap.add_argument("--from-true", action="store_true",
                     help="also run the FWI from the true model (a floor: how far the shared FWI drifts from the truth under "
                          "the modelling mismatch and noise), once per case, problem and FWI settings")
+    ap.add_argument("--no-baseline", action="store_true",
+                    help="skip fwi_gradient (it does not depend on the network or the hybrid's settings): variants are "
+                         "compared with each other and with the DL start only")
     args = ap.parse_args()
     manifest, cases = read_dev_suite(args.suite, "dev_choices.py")
     only = set(args.cases.split(",")) if args.cases else None
@@ -176,7 +187,7 @@ def main() -> None:
             pspec, fspec, hspec = split(json.loads(var))
             base = baseline(var)
             floor = "fwi_true" + base[len("fwi_gradient"):]
-            if (c.id, var) in done and (c.id, base) in done and (not args.from_true or (c.id, floor) in done):
+            if (c.id, var) in done and (args.no_baseline or (c.id, base) in done) and (not args.from_true or (c.id, floor) in done):
                 continue
             pkey = json.dumps(pspec, sort_keys=True)
             if pkey not in preps:
@@ -194,11 +205,11 @@ def main() -> None:
                              "start": res.choice.name if res.choice else "dl", "rmse_start": rmse(res.start, true),
                              "rmse_after_physics": rmse(res.pga.velocity, true) if res.pga else None,
                              "rmse_hybrid": rmse(res.fwi.model.values, true), "mae_hybrid": mae(res.fwi.model.values, true),
-                             "wall_time_s": time.time() - t})
+                             "wall_time_s": time.time() - t, "weights_sha256": weights_digest(None)})
                 done.add((c.id, var))
                 print(json.dumps(rows[-1]), flush=True)
                 save()
-            if (c.id, base) not in done:
+            if (c.id, base) not in done and not args.no_baseline:
                 t = time.time()
                 r = FWI(prep.record, VelocityModel(prep.reference, problem.grid), prep.fcfg, true=true,
                         wavelet=prep.wavelet).run(progress=False)

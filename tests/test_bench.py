@@ -50,6 +50,11 @@ def test_redo_reruns_one_method_and_keeps_the_others(tiny_suite, tmp_path):
     np.testing.assert_allclose(np.load(os.path.join(case, "models", "fwi_gradient.npy")), model_before, rtol=1e-5)
     assert res["redone"][0]["methods"] == ["fwi_gradient"] and sorted(res["redone"][0]["cases"]) == cases
     assert res["redone"][0]["machine"] == (res["machine"]["gpu"] or res["machine"]["cpu"])  # where the redo ran
+    # ... and with which weights: the shipped network's file digest
+    import hashlib
+
+    from hybridfwi.dl.checkpoint import DEFAULT_MODEL
+    assert res["redone"][0]["weights_sha256"] == hashlib.sha256(_bytes(os.path.join(DEFAULT_MODEL, "model.safetensors"))).hexdigest()
     for c in cases:
         assert res["cases"][c]["methods"]["fwi_gradient"]["rmse_ms"] == pytest.approx(first["cases"][c]["methods"]["fwi_gradient"]["rmse_ms"],
                                                                                       rel=1e-5)
