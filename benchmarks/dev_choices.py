@@ -122,6 +122,15 @@ and FWI settings. Writes ``benchmarks/results/dev_choices.json``
         --cases curvefault-b-0,style-a-0,marine-0,marine-1,salt-0,salt-1,gas-0,gas-1,gradient-0,gradient-1,flatfault-b-0,\
 style-b-0,flatvel-a-0,curvevel-a-0,flatfault-a-0,curvefault-a-0,flatvel-b-0,curvevel-b-0 \
         --variants '{}' '{"pga_lr": 0.001}' '{"pga_steps": 0}'
+    # the same cases with the network of phases 1-2 (its weights from commit a82aa75, in /tmp/f_old; the rows name
+    # each network's SHA-256), to weigh shipping phases 3-4 on dev; and the hedge off on marine-1 (the one case of
+    # the 18 where it changed the start)
+    mkdir -p /tmp/f_old; for f in model.safetensors config.json; do
+        git show a82aa75:hybridfwi/dl/weights/foundation/$f > /tmp/f_old/$f; done
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_network4.json \
+        --cases (the 18 above) --variants '{"model": "/tmp/f_old"}'
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_network4.json \
+        --cases marine-1 --variants '{"blend_tolerance": 0.0}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``
@@ -189,10 +198,12 @@ def main() -> None:
             floor = "fwi_true" + base[len("fwi_gradient"):]
             if (c.id, var) in done and (args.no_baseline or (c.id, base) in done) and (not args.from_true or (c.id, floor) in done):
                 continue
-            pkey = json.dumps(pspec, sort_keys=True)
+            # the DL prediction is part of the preparation: a variant naming another network gets its own
+            pkey = json.dumps([pspec, hspec.get("model")], sort_keys=True)
             if pkey not in preps:
                 _, problem = load_problem(c.survey, None, ProblemConfig(**pspec) if pspec else None)
-                preps[pkey] = (problem, prepare(problem, HybridConfig(device="cpu", cache=args.cache), Stages(1, None), progress=False))
+                preps[pkey] = (problem, prepare(problem, HybridConfig(device="cpu", cache=args.cache, model=hspec.get("model")),
+                                                Stages(1, None), progress=False))
             problem, prep = preps[pkey]
             if fspec:  # the same preparation, under other FWI settings (shared by the hybrid and its baseline)
                 prep = dataclasses.replace(prep, fcfg=FWIConfig(**{**prep.fcfg.to_dict(), **fspec}).validate(problem.record.survey.dt))
@@ -205,7 +216,7 @@ def main() -> None:
                              "start": res.choice.name if res.choice else "dl", "rmse_start": rmse(res.start, true),
                              "rmse_after_physics": rmse(res.pga.velocity, true) if res.pga else None,
                              "rmse_hybrid": rmse(res.fwi.model.values, true), "mae_hybrid": mae(res.fwi.model.values, true),
-                             "wall_time_s": time.time() - t, "weights_sha256": weights_digest(None)})
+                             "wall_time_s": time.time() - t, "weights_sha256": weights_digest((hc.model or "").partition("+")[0] or None)})
                 done.add((c.id, var))
                 print(json.dumps(rows[-1]), flush=True)
                 save()
