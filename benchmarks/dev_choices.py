@@ -131,6 +131,8 @@ style-b-0,flatvel-a-0,curvevel-a-0,flatfault-a-0,curvefault-a-0,flatvel-b-0,curv
         --cases (the 18 above) --variants '{"model": "/tmp/f_old"}'
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_network4.json \
         --cases marine-1 --variants '{"blend_tolerance": 0.0}'
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_network4.json \
+        --cases marine-streamer-0,marine-streamer-1 --variants '{}' '{"blend_tolerance": 0.0}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``
