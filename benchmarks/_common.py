@@ -127,9 +127,10 @@ def save_rows(path: str, manifest: dict, rows: list[dict], summary: dict) -> Non
 
 def dev_case_run(doc: str, script: str, out_name: str):
     """The shared frame of a per-case dev-suite diagnostic: parses ``--suite``, ``--out`` (default
-    ``benchmarks/results/<out_name>``) and ``--cache``; returns ``(args, manifest, rows, todo)``,
-    where ``todo`` yields ``(case, true, problem, hc, prep)`` for each case not yet in ``rows``,
-    prepared exactly as ``invert`` prepares it (a killed run resumes)."""
+    ``benchmarks/results/<out_name>``), ``--cache`` and ``--cases`` (comma-separated ids; all when
+    absent); returns ``(args, manifest, rows, todo)``, where ``todo`` yields
+    ``(case, true, problem, hc, prep)`` for each chosen case not yet in ``rows``, prepared exactly as
+    ``invert`` prepares it (a killed run resumes)."""
     import argparse
 
     import numpy as np
@@ -141,14 +142,16 @@ def dev_case_run(doc: str, script: str, out_name: str):
     ap.add_argument("--suite", required=True, help="a dev suite folder (benchmark make --suite dev)")
     ap.add_argument("--out", default=os.path.join(RESULTS, out_name))
     ap.add_argument("--cache", default=None, help="adaptation cache folder")
+    ap.add_argument("--cases", default=None, help="comma-separated case ids [all]")
     args = ap.parse_args()
     manifest, cases = read_dev_suite(args.suite, script)
     rows = load_rows(args.out)
+    only = set(args.cases.split(",")) if args.cases else None
 
     def todo():
         done = {r["case"] for r in rows}
         for c in cases:
-            if c.id in done:
+            if c.id in done or (only and c.id not in only):
                 continue
             _, problem = load_problem(c.survey, None, None)
             hc = HybridConfig(device="cpu", cache=args.cache).validate()

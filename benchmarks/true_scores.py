@@ -13,22 +13,17 @@ Finished cases are kept (a killed run resumes).
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import time
 
-import numpy as np
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import RESULTS, load_rows, misfit_table, read_dev_suite, save_rows  # noqa: E402
+from _common import dev_case_run, misfit_table, save_rows  # noqa: E402
 
 from hybridfwi.dl.checkpoint import weights_digest  # noqa: E402
-from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare  # noqa: E402
 from hybridfwi.hybrid.start import start_candidates  # noqa: E402
 from hybridfwi.metrics import rmse  # noqa: E402
-from hybridfwi.workflow.runs import load_problem  # noqa: E402
 
 
 def summary(rows: list[dict]) -> dict:
@@ -46,29 +41,16 @@ def summary(rows: list[dict]) -> dict:
 
 
 def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--suite", required=True, help="a dev suite folder (benchmark make --suite dev)")
-    ap.add_argument("--cases", required=True, help="comma-separated case ids")
-    ap.add_argument("--out", default=os.path.join(RESULTS, "true_scores_dev.json"))
-    args = ap.parse_args()
-    manifest, cases = read_dev_suite(args.suite, "true_scores.py")
-    rows = load_rows(args.out)
-    done = {r["case"] for r in rows}
-    for c in cases:
-        if c.id not in args.cases.split(",") or c.id in done:
-            continue
+    args, manifest, rows, todo = dev_case_run(__doc__, "true_scores.py", "true_scores_dev.json")
+    for c, true, problem, hc, prep in todo:
         t = time.time()
-        true = np.load(c.true)
-        _, problem = load_problem(c.survey, None, None)
-        hc = HybridConfig(device="cpu").validate()
-        prep = prepare(problem, hc, Stages(1, None), progress=False)
         models = {**start_candidates(prep.reference, prep.dl, hc.blends, problem.water, problem.grid.z), "true": true}
         rows.append({"case": c.id, "family": c.family, "bands_hz": list(prep.fcfg.stages),
                      "rmse": {n: rmse(v, true) for n, v in models.items()}, "scores": misfit_table(models, problem, prep.fcfg),
                      "weights_sha256": weights_digest(None), "wall_time_s": time.time() - t})
         print(json.dumps({"case": c.id, "rmse": rows[-1]["rmse"], "envelope band 1": rows[-1]["scores"]["envelope band 1"]}), flush=True)
         save_rows(args.out, manifest, rows, summary(rows))
-    save_rows(args.out, manifest, rows, summary(rows))
+    save_rows(args.out, manifest, rows, summary(rows))  # the summary, also when every case was already there
 
 
 if __name__ == "__main__":

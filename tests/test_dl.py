@@ -651,3 +651,27 @@ def test_physics_guided_adapter_trains_under_one_percent_of_the_shipped_network(
     assert wrapped and all(".decoder." in n or n.endswith(".head") for n in wrapped)
     with pytest.raises(InputError, match="no Conv2d/Linear layer"):
         adapt(load_model(None)[0], "lora", 2, modules=["nonexistent"])
+
+
+@pytest.mark.skipif(not os.path.exists(os.path.join(DEFAULT_MODEL, "model.safetensors")), reason="no shipped model")
+def test_model_card_lists_every_training_phase_and_the_evaluation(tmp_path):
+    """The card of the shipped network: one entry per training record (phases, then the last run),
+    their summed steps, and each family's evaluated MAE; a single-run folder gets no phase line."""
+    import glob
+    import shutil
+
+    from hybridfwi.dl.card import write_card
+
+    for f in ["config.json", "evaluation.json", *map(os.path.basename, glob.glob(os.path.join(DEFAULT_MODEL, "training_record*.json")))]:
+        shutil.copy(os.path.join(DEFAULT_MODEL, f), tmp_path / f)
+    records = sorted(glob.glob(str(tmp_path / "training_record_phase*.json"))) + [str(tmp_path / "training_record.json")]
+    recs = [json.loads(open(p, encoding="utf-8").read()) for p in records]
+    card = open(write_card(str(tmp_path)), encoding="utf-8").read()
+    assert f"trained in {len(recs)} phases" in card
+    assert f"in all {sum(r['optimizer_steps'] for r in recs):,} steps" in card
+    assert f"models {recs[-1]['config']['first_sample']:,}-{recs[-1]['samples_generated']:,}" in card
+    ev = json.loads((tmp_path / "evaluation.json").read_text())
+    assert f"| flatvel-a | yes | {ev['families']['flatvel-a']['samples']} | {ev['families']['flatvel-a']['mae']:.4f} |" in card
+    for p in records[:-1]:
+        os.remove(p)
+    assert "phases" not in open(write_card(str(tmp_path)), encoding="utf-8").read()
