@@ -11,7 +11,11 @@ given away when they do not (regret). Dev suite only (validation seeds): a bench
     hybridfwi benchmark make --suite dev --out /tmp/dev3 --cases 2
     python benchmarks/start_scores.py --suite /tmp/dev3
 
-Writes ``benchmarks/results/start_scores_dev.json`` (finished cases are kept: a killed run resumes).
+Each row also records the safeguard's own pick (``pick_start`` on the envelope band-1 scores, ties
+to the DL model) under each hedge margin, and the network's SHA-256.
+
+Writes ``benchmarks/results/start_scores_dev.json`` (finished cases are kept: a killed run resumes);
+``start_scores_dev4.json`` is the same with the phase-4 network (``--out``).
 """
 
 from __future__ import annotations
@@ -26,7 +30,9 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import dev_case_run, misfit_table, save_rows  # noqa: E402
 
-from hybridfwi.hybrid.start import pick_start, start_candidates  # noqa: E402
+from hybridfwi.dl.checkpoint import weights_digest  # noqa: E402
+from hybridfwi.hybrid.pipeline import HybridConfig  # noqa: E402
+from hybridfwi.hybrid.start import SCORE_MISFIT, pick_start, start_candidates  # noqa: E402
 from hybridfwi.metrics import rmse  # noqa: E402
 
 
@@ -70,8 +76,11 @@ def main() -> None:
         cands = start_candidates(prep.reference, prep.dl, hc.blends, problem.water, g.z)
         stages = list(prep.fcfg.stages)
         scores = misfit_table(cands, problem, prep.fcfg)
+        own = scores[rule_name(SCORE_MISFIT, 0)]
+        picks = {f"blend within {100 * tol:g}%": pick_start(own, tol) for tol in sorted({0.0, *HEDGES, HybridConfig.blend_tolerance})}
         rows.append({"case": c.id, "family": c.family, "bands_hz": stages, "rmse": {n: rmse(v, true) for n, v in cands.items()},
-                     "scores": scores, "wall_time_s": time.time() - t})
+                     "scores": scores, "safeguard_picks": picks, "weights_sha256": weights_digest(hc.model),
+                     "wall_time_s": time.time() - t})
         print(json.dumps({"case": c.id, "rmse": rows[-1]["rmse"], "gc band 1": scores[rule_name("gc", 0)]}), flush=True)
         save_rows(args.out, manifest, rows, summary(rows))
     save_rows(args.out, manifest, rows, summary(rows))  # the summary, also when every case was already there
