@@ -2,11 +2,13 @@
 few FWI settings, with the model error after every iteration, on chosen dev cases.
 
 A diagnostic, not a choice. On the OpenFWI-geometry dev cases FWI started from the true model stays
-within 0.03-0.12x the DL model's MAE of the truth (``dev_floor4.json``), so neither the noise nor the
-modelling mismatch keeps the hybrid above half the DL MAE; this records how far the same FWI gets from
+within 0.03-0.12x the DL model's MAE of the truth (``dev_floor4.json``): the noise and the modelling
+mismatch do not pull it away from the truth. This records how far the same FWI gets from
 the DL start (no safeguard, no physics-guided steps: the FWI stage by itself) with today's settings,
 with Adam in place of L-BFGS, with a depth preconditioner, and with four times the iterations, and
-the RMSE path through the bands. Each variant changes the FWI every method shares, so a default
+the RMSE path through the bands; beside each end, its data misfit in every band (and the DL model's
+and the true model's: does the end explain the data as well as the truth?) and its MAE in seven
+depth slabs. Each variant changes the FWI every method shares, so a default
 taken from it would apply to ``fwi_gradient`` too. Dev suite only (validation seeds).
 
     python benchmarks/fwi_from_dl.py --suite /tmp/dev5 --cases flatvel-a-0,curvevel-a-0,curvefault-a-0,style-a-0
@@ -29,11 +31,22 @@ from _common import dev_case_run, save_rows  # noqa: E402
 from hybridfwi.core import VelocityModel  # noqa: E402
 from hybridfwi.dl.checkpoint import weights_digest  # noqa: E402
 from hybridfwi.inversion.config import FWIConfig  # noqa: E402
-from hybridfwi.inversion.fwi import FWI  # noqa: E402
+from hybridfwi.inversion.fwi import FWI, data_misfit  # noqa: E402
 from hybridfwi.metrics import mae, rmse  # noqa: E402
 
 #: FWI settings tried on top of the problem's own (JSON objects of FWIConfig fields).
 VARIANTS = ("{}", '{"optimizer": "adam", "lr": 10.0}', '{"depth_power": 1.0}', '{"iterations": 60}')
+
+
+def misfits(v: np.ndarray, problem, prep) -> dict:
+    """Data misfit (the FWI's own, the known or start wavelet) of model ``v`` in each FWI band: ``{band: misfit}``."""
+    return {str(b): float(data_misfit(VelocityModel(v, problem.grid), problem.record, prep.fcfg, band_hz=b,
+                                      estimate=problem.estimate_wavelet)[0]) for b in prep.fcfg.stages}
+
+
+def mae_by_depth(v: np.ndarray, true: np.ndarray, slabs: int = 7) -> list[float]:
+    """MAE (m/s) of ``v`` in ``slabs`` equal depth slabs, top first."""
+    return [float(np.abs(a - b).mean()) for a, b in zip(np.array_split(v, slabs), np.array_split(true, slabs))]
 
 
 def summary(rows: list[dict]) -> dict:
@@ -52,14 +65,17 @@ def main() -> None:
     args, manifest, rows, todo = dev_case_run(__doc__, "fwi_from_dl.py", "fwi_from_dl_dev.json")
     for c, true, problem, hc, prep in todo:
         row = {"case": c.id, "family": c.family, "bands_hz": list(prep.fcfg.stages), "rmse_dl": rmse(prep.dl, true),
-               "mae_dl": mae(prep.dl, true), "weights_sha256": weights_digest(None), "variants": {}}
+               "mae_dl": mae(prep.dl, true), "mae_by_depth_dl": mae_by_depth(prep.dl, true),
+               "data_misfit_dl": misfits(prep.dl, problem, prep), "data_misfit_true": misfits(true, problem, prep),
+               "weights_sha256": weights_digest(None), "variants": {}}
         for var in VARIANTS:
             cfg = FWIConfig(**{**prep.fcfg.to_dict(), **json.loads(var)}).validate(problem.record.survey.dt)
             t = time.time()
             res = FWI(prep.record, VelocityModel(prep.dl, problem.grid), cfg, true=true, wavelet=prep.wavelet).run(progress=False)
             curve = res.curve()
             row["variants"][var] = {"mae": mae(res.model.values, true), "rmse": rmse(res.model.values, true),
-                                    "wall_time_s": time.time() - t,
+                                    "wall_time_s": time.time() - t, "mae_by_depth": mae_by_depth(res.model.values, true),
+                                    "data_misfit": misfits(res.model.values, problem, prep),
                                     "rmse_path": [round(p["rmse_ms"], 1) for p in curve],
                                     "band_path": [p["band_hz"] for p in curve]}
             print(json.dumps({"case": c.id, "variant": var, "mae_dl": row["mae_dl"], "mae": row["variants"][var]["mae"],
