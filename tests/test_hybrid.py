@@ -68,6 +68,9 @@ def test_safeguard_prefers_the_model_that_explains_the_data(small_problem):
     assert c.misfits["dl"] < c.misfits["blend 0.5"] <= 1.05 * c.misfits["dl"]
     assert c.name == "blend 0.5" and "hedges" in c.message
     assert choose_start({"dl": dl, "reference": bad, "blend 0.5": near}, problem, fcfg).name == "dl"  # no hedge by default
+    # nor in invert's default (the hedge off since the phase-4 network: start_scores_dev4.json)
+    assert choose_start({"dl": dl, "reference": bad, "blend 0.5": near}, problem, fcfg,
+                        blend_tolerance=HybridConfig().blend_tolerance).name == "dl"
     c = choose_start({"dl": dl, "reference": bad, "blend 0.5": far}, problem, fcfg, blend_tolerance=0.05)
     assert c.name == "dl" and c.misfits["blend 0.5"] > 1.05 * c.misfits["dl"]
     # a blend that scores best keeps the start under the hedge, even within the 0.5 % tie that goes to DL without it
