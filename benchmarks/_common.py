@@ -160,20 +160,26 @@ def dev_case_run(doc: str, script: str, out_name: str):
     return args, manifest, rows, todo()
 
 
+def band_misfits(v, problem, cfg) -> list[float]:
+    """Data misfit (``cfg.misfit``) of model ``v`` (``(nz, nx)`` m/s) in each FWI band of ``cfg``, with
+    its own least-squares wavelet when the source is unknown (as the safeguard scores starts)."""
+    from hybridfwi.core import VelocityModel
+    from hybridfwi.inversion.fwi import data_misfit
+
+    return [float(data_misfit(VelocityModel(v, problem.grid), problem.record, cfg, band_hz=band,
+                              estimate=problem.estimate_wavelet)[0]) for band in cfg.stages]
+
+
 def misfit_table(models: dict, problem, fcfg) -> dict:
     """``{"<misfit> band <k>": {name: data misfit}}`` of ``models`` (name -> ``(nz, nx)`` m/s) for every
-    misfit and FWI band of ``fcfg``, each model with its own least-squares wavelet when the source
-    is unknown (as the safeguard scores starts)."""
-    from hybridfwi.core import VelocityModel
+    misfit and FWI band of ``fcfg`` (:func:`band_misfits`)."""
     from hybridfwi.inversion.config import FWIConfig
-    from hybridfwi.inversion.fwi import data_misfit
     from hybridfwi.physics.misfits import MISFITS
 
-    out = {}
+    out: dict = {}
     for m in MISFITS:
         cfg = FWIConfig(**{**fcfg.to_dict(), "misfit": m})
-        for k, band in enumerate(fcfg.stages):
-            out[f"{m} band {k + 1}"] = {
-                name: float(data_misfit(VelocityModel(v, problem.grid), problem.record, cfg, band_hz=band,
-                                        estimate=problem.estimate_wavelet)[0]) for name, v in models.items()}
+        for name, v in models.items():
+            for k, value in enumerate(band_misfits(v, problem, cfg)):
+                out.setdefault(f"{m} band {k + 1}", {})[name] = value
     return out

@@ -133,6 +133,11 @@ style-b-0,flatvel-a-0,curvevel-a-0,flatfault-a-0,curvefault-a-0,flatvel-b-0,curv
         --cases marine-1 --variants '{"blend_tolerance": 0.0}'
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_network4.json \
         --cases marine-streamer-0,marine-streamer-1 --variants '{}' '{"blend_tolerance": 0.0}'
+    # a floor with the phase-4 network: FWI from the true model on the ten OpenFWI-family dev cases ->
+    # dev_floor4.json (its '{}' rows copied from dev_network4.json, the same configuration, before the run)
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --from-true --out benchmarks/results/dev_floor4.json \
+        --cases curvefault-b-0,style-a-0,flatfault-b-0,style-b-0,flatvel-a-0,curvevel-a-0,flatfault-a-0,curvefault-a-0,\
+flatvel-b-0,curvevel-b-0 --variants '{}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``

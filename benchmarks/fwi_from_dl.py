@@ -26,12 +26,12 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import dev_case_run, save_rows  # noqa: E402
+from _common import band_misfits, dev_case_run, save_rows  # noqa: E402
 
 from hybridfwi.core import VelocityModel  # noqa: E402
 from hybridfwi.dl.checkpoint import weights_digest  # noqa: E402
 from hybridfwi.inversion.config import FWIConfig  # noqa: E402
-from hybridfwi.inversion.fwi import FWI, data_misfit  # noqa: E402
+from hybridfwi.inversion.fwi import FWI  # noqa: E402
 from hybridfwi.metrics import mae, rmse  # noqa: E402
 
 #: FWI settings tried on top of the problem's own (JSON objects of FWIConfig fields).
@@ -39,9 +39,8 @@ VARIANTS = ("{}", '{"optimizer": "adam", "lr": 10.0}', '{"depth_power": 1.0}', '
 
 
 def misfits(v: np.ndarray, problem, prep) -> dict:
-    """Data misfit (the FWI's own, the known or start wavelet) of model ``v`` in each FWI band: ``{band: misfit}``."""
-    return {str(b): float(data_misfit(VelocityModel(v, problem.grid), problem.record, prep.fcfg, band_hz=b,
-                                      estimate=problem.estimate_wavelet)[0]) for b in prep.fcfg.stages}
+    """Data misfit (the FWI's own) of model ``v`` in each FWI band: ``{band: misfit}``."""
+    return dict(zip(map(str, prep.fcfg.stages), band_misfits(v, problem, prep.fcfg)))
 
 
 def mae_by_depth(v: np.ndarray, true: np.ndarray, slabs: int = 7) -> list[float]:

@@ -15,7 +15,10 @@ Each row also records the safeguard's own pick (``pick_start`` on the envelope b
 to the DL model) under each hedge margin, and the network's SHA-256.
 
 Writes ``benchmarks/results/start_scores_dev.json`` (finished cases are kept: a killed run resumes);
-``start_scores_dev4.json`` is the same with the phase-4 network (``--out``).
+``start_scores_dev4.json`` is the same with the phase-4 network, on the 27-case dev suite:
+
+    hybridfwi benchmark make --suite dev --out /tmp/dev5 --cases 2
+    python benchmarks/start_scores.py --suite /tmp/dev5 --out benchmarks/results/start_scores_dev4.json
 """
 
 from __future__ import annotations
