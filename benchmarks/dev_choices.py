@@ -138,6 +138,11 @@ style-b-0,flatvel-a-0,curvevel-a-0,flatfault-a-0,curvefault-a-0,flatvel-b-0,curv
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --from-true --out benchmarks/results/dev_floor4.json \
         --cases curvefault-b-0,style-a-0,flatfault-b-0,style-b-0,flatvel-a-0,curvevel-a-0,flatfault-a-0,curvefault-a-0,\
 flatvel-b-0,curvevel-b-0 --variants '{}'
+    # the physics-guided steps' learning-rate warmup on all 27 dev cases -> dev_pga_warmup.json (its '{}' rows for
+    # the 20 cases of dev_network4.json copied from there before the run: the same configuration, the
+    # blend_tolerance 0.0 rows for marine-1, marine-streamer-0 and marine-streamer-1, relabelled '{}')
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_pga_warmup.json \
+        --variants '{}' '{"pga_warmup": 4}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``

@@ -19,6 +19,10 @@ made before the last six families were added, with identical data):
 
     hybridfwi benchmark make --suite dev --out /tmp/dev5 --cases 2
     python benchmarks/pga_holdout.py --suite /tmp/dev5 --out benchmarks/results/pga_holdout_dev27.json
+
+Again with the network of training phases 1-4 (2026-11-28, AMD machine):
+
+    python benchmarks/pga_holdout.py --suite /tmp/dev5 --out benchmarks/results/pga_holdout_dev27_n4.json
 """
 
 from __future__ import annotations
@@ -33,7 +37,7 @@ import numpy as np
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import dev_case_run, misfit_table, save_rows  # noqa: E402
 
-from hybridfwi.hybrid.pga import PGAConfig, physics_adapt  # noqa: E402
+from hybridfwi.hybrid.pga import physics_adapt  # noqa: E402
 from hybridfwi.hybrid.pipeline import safeguard_start  # noqa: E402
 from hybridfwi.metrics import rmse  # noqa: E402
 
@@ -82,9 +86,7 @@ def main() -> None:
         row = {"case": c.id, "family": c.family, "bands_hz": list(prep.fcfg.stages), "start": choice.name,
                "rmse_start": rmse(start, true), "rmse_pga": None}
         if choice.name != "reference":  # as in run_hybrid: no physics-guided steps from the 1-D reference
-            pga = PGAConfig(steps=hc.physics_steps, lr=hc.pga_lr, rank=hc.pga_rank, modules=hc.pga_modules, bands=hc.pga_bands,
-                            misfit=hc.pga_misfit, holdout=False)
-            res = physics_adapt(problem, prep, pga, start, wavelet, progress=False)
+            res = physics_adapt(problem, prep, hc.pga_config(holdout=False), start, wavelet, progress=False)
             scores = misfit_table({"start": start, "pga": res.velocity}, problem, prep.fcfg)
             row.update(rmse_pga=rmse(res.velocity, true), best_step=res.best_step, scores=scores)
         row["wall_time_s"] = time.time() - t

@@ -103,3 +103,20 @@ def test_a_redo_accepts_a_record_made_with_other_settings_of_the_redone_method_o
     other = {"suite": "s", "hybrid": {**new["hybrid"], "iterations": 10}}
     with pytest.raises(InputError, match="other settings"):
         RunFolder(tmp_path / "r", "benchmark", other, resume=True, renew=_renewable(("hybrid",))).check()
+
+
+def test_a_setting_added_later_leaves_older_runs_resumable(tmp_path):
+    """A run recorded before an option existed resumes when the option keeps its old behaviour
+    (``ADDED_SETTINGS``), and is refused when the option asks for something else."""
+    from hybridfwi.hybrid.pipeline import HybridConfig
+    from hybridfwi.workflow.runs import ADDED_SETTINGS, RunFolder
+
+    assert all(getattr(HybridConfig(), k.split(".")[-1]) == v for k, v in ADDED_SETTINGS.items() if k.startswith("hybrid."))
+    old = {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.003}}
+    RunFolder(tmp_path / "r", "benchmark", old).check().create()
+    RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_warmup": 0}}, resume=True).check()
+    with pytest.raises(InputError, match="other settings"):
+        RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_warmup": 4}}, resume=True).check()
+    with pytest.raises(InputError, match="other settings"):  # the rest is still compared
+        RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.001, "pga_warmup": 0}},
+                  resume=True).check()

@@ -507,6 +507,29 @@ def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypat
         HybridConfig(pga_holdout_bands="every").validate()
 
 
+def test_physics_guided_learning_rate_warms_up(tiny_data, tiny_base, tmp_path):
+    """pga_warmup: Adam's rate grows linearly over the first steps (set in the optimiser itself, step
+    by step, so a resumed run takes the same rates), then stays at pga_lr."""
+    from hybridfwi.hybrid.pga import PGAConfig
+    from hybridfwi.hybrid.pipeline import HybridConfig, run_hybrid
+    from hybridfwi.inversion.problem import ProblemConfig
+    from hybridfwi.workflow.runs import load_problem
+
+    assert [PGAConfig(lr=0.004, warmup=4).lr_at(k) for k in range(6)] == pytest.approx([0.001, 0.002, 0.003, 0.004, 0.004, 0.004])
+    assert PGAConfig(lr=0.004, warmup=0).lr_at(0) == 0.004 and PGAConfig(lr=0.004, warmup=1).lr_at(0) == 0.004
+    _, geom = tiny_data
+    (tmp_path / "g.json").write_text(geom.to_json())
+    s = tmp_path / "s.segy"
+    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                                    "--seed", "200005"]).exit_code == 0
+    _, problem = load_problem(str(s), None, ProblemConfig(bands=[8.0, None]))
+    cfg = HybridConfig(model=tiny_base, pga_steps=3, pga_warmup=2, pga_lr=0.002, pga_holdout=False, iterations=4, safeguard=False,
+                       device="cpu").validate()
+    assert cfg.pga_config().warmup == 2 and cfg.pga_config(holdout=True).holdout is True
+    res = run_hybrid(problem, cfg, log=None, progress=False)
+    assert [h["lr"] for h in res.pga.history] == pytest.approx([0.001, 0.002, 0.002])
+
+
 def test_compare_cli_runs_every_method_with_one_budget(tiny_data, tiny_base, tmp_path):
     _, geom = tiny_data
     (tmp_path / "g.json").write_text(geom.to_json())

@@ -112,7 +112,8 @@ def test_hybrid_config_is_checked():
 
     for bad, words in (({"adapt": "maybe"}, "--adapt"), ({"iterations": 0}, "--iterations"), ({"pga_steps": 5, "iterations": 5},
                        "--physics-steps"), ({"blends": (1.0,)}, "blend"), ({"blend_tolerance": -0.1}, "blend_tolerance"),
-                      ({"blend_tolerance": True}, "blend_tolerance")):
+                      ({"blend_tolerance": True}, "blend_tolerance"), ({"pga_warmup": -1}, "pga_warmup"),
+                      ({"pga_warmup": 1.5}, "pga_warmup")):
         with pytest.raises(InputError, match=words):
             HybridConfig(**bad).validate()
 

@@ -26,6 +26,11 @@ __all__ = ["RunFolder", "load_problem", "to_json"]
 
 MARKER = "run.json"
 
+#: Settings added after runs were first recorded, each with the value that reproduces the behaviour
+#: before it existed (dotted names, as in ``RunFolder``'s ``renew``). A record that lacks one matches
+#: a run that sets it to that value, so a new option leaves older runs resumable.
+ADDED_SETTINGS = {"hybrid.pga_warmup": 0}
+
 
 def to_json(obj) -> str:
     """JSON text with numpy values turned into plain numbers and non-finite floats into null."""
@@ -65,14 +70,14 @@ class RunFolder:
         self.renew = tuple(renew)
 
     def _comparable(self, settings: dict) -> dict:
-        """``settings`` without the ``renew`` entries."""
+        """``settings`` without the ``renew`` entries, nor the ``ADDED_SETTINGS`` at their old behaviour."""
         out = json.loads(json.dumps(settings))
-        for name in self.renew:
+        for name in (*self.renew, *ADDED_SETTINGS):
             *parents, leaf = name.split(".")
             d = out
             for k in parents:
                 d = d.get(k) if isinstance(d, dict) else None
-            if isinstance(d, dict):
+            if isinstance(d, dict) and (name in self.renew or d.get(leaf, ADDED_SETTINGS[name]) == ADDED_SETTINGS[name]):
                 d.pop(leaf, None)
         return out
 
