@@ -143,6 +143,11 @@ flatvel-b-0,curvevel-b-0 --variants '{}'
     # blend_tolerance 0.0 rows for marine-1, marine-streamer-0 and marine-streamer-1, relabelled '{}')
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_pga_warmup.json \
         --variants '{}' '{"pga_warmup": 4}'
+    # a Tikhonov pull of the hybrid's FWI toward its own start (the network's model: FWIConfig.prior_weight, here
+    # applied to the hybrid alone, --no-baseline), to keep FWI from spoiling what the data do not constrain ->
+    # dev_prior.json (its '{}' rows copied from dev_pga_warmup.json before the run: the same configuration)
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_prior.json \
+        --variants '{}' '{"prior_weight": 100.0}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``

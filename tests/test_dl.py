@@ -528,6 +528,24 @@ def test_physics_guided_learning_rate_warms_up(tiny_data, tiny_base, tmp_path):
     assert cfg.pga_config().warmup == 2 and cfg.pga_config(holdout=True).holdout is True
     res = run_hybrid(problem, cfg, log=None, progress=False)
     assert [h["lr"] for h in res.pga.history] == pytest.approx([0.001, 0.002, 0.002])
+    # killed after its first step, then resumed: the remaining steps take the rates of their index
+    import hybridfwi.hybrid.pga as pga_mod
+
+    ck, save = str(tmp_path / "pga.ckpt"), pga_mod._save
+
+    def save_then_die(path, *a):
+        save(path, *a)
+        raise KeyboardInterrupt
+
+    pga_mod._save = save_then_die
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            run_hybrid(problem, cfg, log=None, progress=False, pga_checkpoint=ck)
+    finally:
+        pga_mod._save = save
+    res2 = run_hybrid(problem, cfg, log=None, progress=False, pga_checkpoint=ck, resume=True)
+    assert [h["lr"] for h in res2.pga.history] == pytest.approx([0.001, 0.002, 0.002])
+    assert [h["misfit"] for h in res2.pga.history] == pytest.approx([h["misfit"] for h in res.pga.history], rel=1e-4)
 
 
 def test_compare_cli_runs_every_method_with_one_budget(tiny_data, tiny_base, tmp_path):
