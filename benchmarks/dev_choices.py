@@ -148,6 +148,11 @@ flatvel-b-0,curvevel-b-0 --variants '{}'
     # dev_prior.json (its '{}' rows copied from dev_pga_warmup.json before the run: the same configuration)
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_prior.json \
         --variants '{}' '{"prior_weight": 100.0}'
+    # the physics-guided step again, on all 27 dev cases -> dev_pga_lr27.json (its '{}' rows copied from dev_prior.json,
+    # and the 1e-3 rows of 17 cases from dev_network4.json, the same configuration; marine-1's 1e-3 row there was
+    # made with the hedge on and was run again, with the nine cases dev_network4.json did not hold)
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_pga_lr27.json \
+        --variants '{}' '{"pga_lr": 0.001}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``

@@ -87,7 +87,9 @@ class HybridConfig:
             (unstable: 269 -> 925 m/s on basin-streamer-0). 3e-3 at rank 4 on every layer trains 1.5 % of
             the parameters, above the mission's 1 %: see ``pga_modules``. Measured again with the
             network of training phases 1-4 (``dev_network4.json``, 18 dev cases; median hybrid / DL MAE,
-            summed RMSE): 3e-3 0.80, 3,479 m/s; 1e-3 0.75, 3,511; no steps 0.85, 4,239: kept.
+            summed RMSE): 3e-3 0.80, 3,479 m/s; 1e-3 0.75, 3,511; no steps 0.85, 4,239: kept. On all
+            27 dev cases (``dev_pga_lr27.json``): 3e-3 0.73, 6,651 m/s; 1e-3 0.75, 5,967 (one case,
+            basin-land-split-0, 1,390 -> 553, makes the whole difference in the sum): kept.
         pga_modules: the layers the physics-guided adapter wraps (substrings of their names; None: every
             Conv2d and Linear layer). Chosen on the dev suite among adapters under 1 % of the network's
             parameters (``benchmarks/results/dev_pga_modules.json``, 7 cases, step 3e-3; median hybrid /
