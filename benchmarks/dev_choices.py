@@ -153,6 +153,10 @@ flatvel-b-0,curvevel-b-0 --variants '{}'
     # made with the hedge on and was run again, with the nine cases dev_network4.json did not hold)
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_pga_lr27.json \
         --variants '{}' '{"pga_lr": 0.001}'
+    # no physics-guided steps, on all 27 dev cases -> dev_pga_steps27.json (seeded as dev_pga_lr27.json: '{}' rows from
+    # dev_prior.json, the pga_steps 0 rows of 17 cases from dev_network4.json; the other ten run)
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_pga_steps27.json \
+        --variants '{}' '{"pga_steps": 0}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``
