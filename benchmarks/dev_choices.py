@@ -157,6 +157,16 @@ flatvel-b-0,curvevel-b-0 --variants '{}'
     # dev_prior.json, the pga_steps 0 rows of 17 cases from dev_network4.json; the other ten run)
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_pga_steps27.json \
         --variants '{}' '{"pga_steps": 0}'
+    # the physics-guided stage handing on the mean of its iterates instead of the iterate of lowest misfit
+    # -> dev_pga_keep.json ('{}' rows copied from dev_pga_steps27.json, the same configuration); stopped after
+    # the first 9 cases, where the mean ended higher on 6 and lower on 1 (summed RMSE 4,191 against 3,493 m/s)
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_pga_keep.json \
+        --variants '{}' '{"pga_keep": "mean"}'
+    # the network's predictions averaged with those from the mirrored data (dl_flip; applied where the frame's
+    # live traces are mirror-symmetric: 20 of the 27 cases) -> dev_dl_flip.json ('{}' rows copied from
+    # dev_pga_steps27.json); its DL starts alone: benchmarks/dl_flip.py -> dl_flip_dev.json
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_dl_flip.json \
+        --variants '{}' '{"dl_flip": true}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``
@@ -187,6 +197,10 @@ from hybridfwi.inversion.fwi import FWI  # noqa: E402
 from hybridfwi.inversion.problem import ProblemConfig  # noqa: E402
 from hybridfwi.metrics import mae, rmse  # noqa: E402
 from hybridfwi.workflow.runs import load_problem  # noqa: E402
+
+
+#: HybridConfig fields read by the preparation (the DL prediction), not only after the start
+PREP_FIELDS = ("model", "dl_flip")
 
 
 def main() -> None:
@@ -224,11 +238,13 @@ def main() -> None:
             floor = "fwi_true" + base[len("fwi_gradient"):]
             if (c.id, var) in done and (args.no_baseline or (c.id, base) in done) and (not args.from_true or (c.id, floor) in done):
                 continue
-            # the DL prediction is part of the preparation: a variant naming another network gets its own
-            pkey = json.dumps([pspec, hspec.get("model")], sort_keys=True)
+            # the DL prediction is part of the preparation: a variant naming another network, or another way
+            # of reading it (PREP_FIELDS), gets its own
+            pfix = {k: hspec[k] for k in PREP_FIELDS if k in hspec}
+            pkey = json.dumps([pspec, pfix], sort_keys=True)
             if pkey not in preps:
                 _, problem = load_problem(c.survey, None, ProblemConfig(**pspec) if pspec else None)
-                preps[pkey] = (problem, prepare(problem, HybridConfig(device="cpu", cache=args.cache, model=hspec.get("model")),
+                preps[pkey] = (problem, prepare(problem, HybridConfig(device="cpu", cache=args.cache, **pfix),
                                                 Stages(1, None), progress=False))
             problem, prep = preps[pkey]
             if fspec:  # the same preparation, under other FWI settings (shared by the hybrid and its baseline)

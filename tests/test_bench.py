@@ -97,6 +97,9 @@ def test_a_redo_accepts_a_record_made_with_other_settings_of_the_redone_method_o
         RunFolder(tmp_path / "r", "benchmark", new, resume=True).check()
     assert _renewable(("fwi_gradient",)) == () and "hybrid.pga_lr" in _renewable(("dl", "hybrid"))
     assert "hybrid.iterations" not in _renewable(("hybrid",))  # FWI's budget: every method reads it
+    # the DL prediction's settings: only when both methods that read it are redone
+    assert "hybrid.dl_flip" in _renewable(("dl", "hybrid")) and "hybrid.dl_flip" not in _renewable(("hybrid",))
+    assert "hybrid.dl_flip" not in _renewable(("dl",))
     RunFolder(tmp_path / "r", "benchmark", new, resume=True, renew=_renewable(("hybrid",))).check().create()
     assert json.loads((tmp_path / "r" / "run.json").read_text())["settings"] == new
     # the budget is not the hybrid's alone: a record with another one is refused even when redoing the hybrid

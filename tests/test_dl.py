@@ -311,6 +311,73 @@ def test_predict_and_evaluate_cli(tiny_data, tiny_base, tmp_path):
     assert not (tmp_path / "pt").exists() and not (tmp_path / "ft").exists() and not (tmp_path / "p3").exists()
 
 
+def test_flip_averaging_is_mirror_equivariant(tiny_data, tiny_base, tmp_path):
+    """Test-time flip: the averaged prediction from the mirrored data is the mirror of the averaged
+    prediction (the wave equation has no handedness, and now neither has the prediction); the mirrored
+    input reverses shots and receivers and keeps the top-boundary channel last; a network whose
+    acquisition is not mirror-symmetric is refused."""
+    from hybridfwi.dl.predict import mirror_symmetric, network_pass, predict_dataset, predict_tiles
+
+    root, geom = tiny_data
+    model, cfg = load_model(tiny_base)
+    assert mirror_symmetric(cfg)  # sources 50, 300, 550 m and receivers 0..580 m on a 590 m line: within a cell
+    ds = ShotDataset(str(root / "a"))
+    x = torch.as_tensor(np.stack([ds.arrays(i)[0] for i in range(3)]), dtype=torch.float32)
+    with torch.no_grad():
+        plain = predict_tiles(model, cfg, x, False)
+        both = predict_tiles(model, cfg, x, False, flip=True)
+        mirrored = predict_tiles(model, cfg, x.flip((1, 3)), False, flip=True)
+        direct_of_mirror = predict_tiles(model, cfg, x.flip((1, 3)), False)
+    torch.testing.assert_close(mirrored, both.flip(-1), rtol=1e-5, atol=1e-2)
+    torch.testing.assert_close(both, 0.5 * (plain + direct_of_mirror.flip(-1)), rtol=1e-5, atol=1e-2)
+    assert float((plain - both).abs().max()) > 1.0  # the network itself is not mirror-equivariant
+    # the input the network sees for the mirrored pass: shots and receivers reversed, the top channel last
+    top = dataclasses.replace(cfg, normalizer=dataclasses.replace(cfg.normalizer, top_channel=True))
+    seen = []
+
+    def net(t):
+        seen.append(t)
+        return torch.zeros(t.shape[0], 1, 40, 60)
+
+    xn = top.normalizer.data(x, True)
+    network_pass(net, top, xn, flip=True)
+    torch.testing.assert_close(seen[0][3:, :-1], xn[:, :-1].flip((1, 3)))
+    assert torch.all(seen[0][3:, -1] == 1.0)  # the free-surface flag, still the last channel
+    # a dataset: the same averaging as predict_tiles
+    pred = predict_dataset(model, cfg, str(root / "a"), "cpu", flip=True)
+    np.testing.assert_allclose(pred[:3, 0], both.numpy(), rtol=1e-5, atol=1e-2)
+    r = CliRunner().invoke(cli, ["evaluate", "--model", tiny_base, "--data", str(root / "a"), "--out", str(tmp_path / "m.json"), "--flip"])
+    assert r.exit_code == 0, r.output
+    assert json.loads((tmp_path / "m.json").read_text())["flip"] is True
+    # predict --flip on a survey in the network's own geometry (every trace live): the report says so and
+    # the velocity is the flip-averaged prediction
+    (tmp_path / "g.json").write_text(geom.to_json())
+    runner = CliRunner()
+    assert runner.invoke(cli, ["synth", "--model", "flatvel-a:3", "--geometry", str(tmp_path / "g.json"), "--out",
+                               str(tmp_path / "s.segy"), "--seed", "200001"]).exit_code == 0
+    vs = {}
+    for opt in ("--flip", "--no-flip"):
+        r = runner.invoke(cli, ["predict", str(tmp_path / "s.segy"), "--model", tiny_base, "--out", str(tmp_path / opt), opt,
+                                "--no-progress"])
+        assert r.exit_code == 0, r.output
+        assert json.loads((tmp_path / opt / "report.json").read_text())["dl_flip"] is (opt == "--flip")
+        vs[opt] = np.load(tmp_path / opt / "velocity_dl.npy")
+    assert float(np.abs(vs["--flip"] - vs["--no-flip"]).max()) > 1.0
+    # one-sided live traces (a streamer read into a split spread): the flip does not apply
+    from hybridfwi.dl.predict import flip_applies
+
+    assert flip_applies(cfg, x.numpy())
+    half = x.clone()
+    half[:, :, :, :10] = 0.0
+    assert not flip_applies(cfg, half)
+    # a one-sided acquisition is not its own mirror image: refused
+    lop = geom.survey.replace(source_x=np.array([50.0, 100.0, 150.0]))
+    one_sided = dataclasses.replace(cfg, geometry=Geometry(geom.grid, lop).to_dict())
+    assert not mirror_symmetric(one_sided)
+    with pytest.raises(InputError, match="mirror-symmetric"):
+        predict_tiles(model, one_sided, x, False, flip=True)
+
+
 def test_adapt_to_survey_caches_the_adapter(tiny_data, tiny_base, tmp_path):
     """A survey in another geometry than the network's (scaled by 1.5): synthetic data in its geometry,
     read through its frame, LoRA; the adapter is cached and reused, the synthetic data deleted."""
@@ -546,6 +613,67 @@ def test_physics_guided_learning_rate_warms_up(tiny_data, tiny_base, tmp_path):
     res2 = run_hybrid(problem, cfg, log=None, progress=False, pga_checkpoint=ck, resume=True)
     assert [h["lr"] for h in res2.pga.history] == pytest.approx([0.001, 0.002, 0.002])
     assert [h["misfit"] for h in res2.pga.history] == pytest.approx([h["misfit"] for h in res.pga.history], rel=1e-4)
+
+
+def test_physics_guided_mean_of_iterates(tiny_data, tiny_base, tmp_path, monkeypatch):
+    """pga_keep="mean": the stage hands on the mean velocity of the iterates after steps 1..n (the
+    same iterates as the "best" run's), kept only when its misfit is below the start's; the running
+    sum survives a kill and resume."""
+    import sys
+
+    import hybridfwi.hybrid.pga as pga_mod
+    from hybridfwi.hybrid.pipeline import HybridConfig, run_hybrid
+    from hybridfwi.inversion.problem import ProblemConfig
+    from hybridfwi.workflow.runs import load_problem
+
+    _, geom = tiny_data
+    (tmp_path / "g.json").write_text(geom.to_json())
+    s = tmp_path / "s.segy"
+    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                                    "--seed", "200005"]).exit_code == 0
+    _, problem = load_problem(str(s), None, ProblemConfig(bands=[8.0, None]))
+    fwd = sys.modules["hybridfwi.physics.forward"]
+    seen: list = []
+    simulate = fwd.simulate
+
+    def recording(v, *a, **k):
+        seen.append(v.detach().cpu().numpy().copy())
+        return simulate(v, *a, **k)
+
+    monkeypatch.setattr(fwd, "simulate", recording)
+    base = dict(model=tiny_base, pga_steps=3, pga_lr=0.01, pga_holdout=False, iterations=4, safeguard=False, device="cpu")
+    best = run_hybrid(problem, HybridConfig(**base).validate(), log=None, progress=False)
+    iterates = seen[:4]  # the start, then the model after steps 1, 2 and 3 (the last forward run)
+    seen.clear()
+    cfg = HybridConfig(**base, pga_keep="mean").validate()
+    mean = run_hybrid(problem, cfg, log=None, progress=False)
+    for a, b in zip(seen[:3], iterates[:3]):  # the same steps
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-2)
+    expected = (iterates[1] + iterates[2] + iterates[3]) / 3.0
+    np.testing.assert_allclose(seen[3], expected, rtol=1e-5, atol=1e-2)  # the fourth forward run is the mean's
+    assert float(np.abs(expected - iterates[3]).max()) > 1.0  # the mean is not the last iterate
+    # here the mean fits the fitted band better than the start, so it goes on
+    assert mean.pga.curve[-1]["data_misfit"] < mean.pga.history[0]["misfit"] and mean.pga.best_step == 3
+    np.testing.assert_allclose(mean.pga.velocity, expected, rtol=1e-5, atol=1e-2)
+    assert any("kept the mean of steps 1-3" in e for e in mean.pga.events)
+    # killed after the second step, then resumed: the same mean (the running sum is checkpointed)
+    ck, save, calls = str(tmp_path / "pga.ckpt"), pga_mod._save, []
+
+    def save_then_die(path, *a):
+        save(path, *a)
+        calls.append(1)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(pga_mod, "_save", save_then_die)
+    with pytest.raises(KeyboardInterrupt):
+        run_hybrid(problem, cfg, log=None, progress=False, pga_checkpoint=ck)
+    monkeypatch.setattr(pga_mod, "_save", save)
+    again = run_hybrid(problem, cfg, log=None, progress=False, pga_checkpoint=ck, resume=True)
+    assert len(again.pga.history) == 3 and again.pga.best_step == mean.pga.best_step
+    np.testing.assert_allclose(again.pga.velocity, mean.pga.velocity, rtol=1e-5, atol=1e-2)
+    with pytest.raises(InputError, match="pga_keep"):
+        HybridConfig(pga_keep="last").validate()
 
 
 def test_compare_cli_runs_every_method_with_one_budget(tiny_data, tiny_base, tmp_path):

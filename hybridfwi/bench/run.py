@@ -13,7 +13,8 @@ A finished case (its ``results.json`` exists) is never redone, and the aggregate
 the case files alone, so the tables are the same with or without an interruption. ``redo`` reruns
 chosen methods in finished cases and keeps the others (after a change that affects only those
 methods; ``--redo hybrid`` accepts a record made with other hybrid-only settings, ``HYBRID_ONLY``,
-and records today's); what was redone, and when, is recorded in ``results.json`` (``redone``). Cases are
+``--redo dl --redo hybrid`` also other settings of the DL prediction, ``DL_AND_HYBRID``, and records
+today's); what was redone, and when, is recorded in ``results.json`` (``redone``). Cases are
 spread over ``jobs`` worker processes, or over the ranks under ``torchrun``.
 """
 
@@ -78,10 +79,12 @@ def _run_case(case: Case, run: SuiteRun, progress: bool) -> None:
 
 def _renewable(redo: tuple) -> tuple:
     """Settings that may differ from a finished run's record when ``redo`` reruns their methods:
-    the hybrid's own (safeguard, physics-guided steps), which no other method reads."""
-    from hybridfwi.hybrid.pipeline import HYBRID_ONLY
+    the hybrid's own (safeguard, physics-guided steps), which no other method reads, and, when the DL
+    method is redone too, those of the DL prediction both read (``DL_AND_HYBRID``)."""
+    from hybridfwi.hybrid.pipeline import DL_AND_HYBRID, HYBRID_ONLY
 
-    return tuple(f"hybrid.{k}" for k in HYBRID_ONLY) if "hybrid" in redo else ()
+    names = HYBRID_ONLY + (DL_AND_HYBRID if "dl" in redo else ()) if "hybrid" in redo else ()
+    return tuple(f"hybrid.{k}" for k in names)
 
 
 def _worker(k: int, jobs: int, run: SuiteRun, cases: list[Case]) -> None:

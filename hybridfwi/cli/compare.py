@@ -30,7 +30,7 @@ from hybridfwi.workflow.compare_run import CompareRun, run_compare
 @device_option
 @click.option("--resume", is_flag=True, help="Continue an interrupted comparison in --out.")
 @progress_option
-def command(survey, out, true_model, initial, methods, smooth_sigma, model, adapt, adapt_samples, adapt_epochs, cache, iterations,
+def command(survey, out, true_model, initial, methods, smooth_sigma, model, adapt, adapt_samples, adapt_epochs, cache, flip, iterations,
             config_path, physics_steps, safeguard, bands, low_cut, dx, depth, padding, tmax, line_source, top, water_velocity,
             seabed_depth, receiver_spacing, source_x, first_receiver_x, device, resume, progress):
     """Run DL-only, the hybrid (what `invert` does), FWI from the 1-D reference, FWI from the smoothed
@@ -38,7 +38,7 @@ def command(survey, out, true_model, initial, methods, smooth_sigma, model, adap
     OUT/results.json, OUT/results.md, OUT/models.png, OUT/errors.png, OUT/curves.png."""
     run = CompareRun(survey=survey, out=out,
                      hybrid=hybrid_config(model, adapt, adapt_samples, adapt_epochs, cache, iterations, config_path, physics_steps,
-                                          safeguard, device),
+                                          safeguard, device, flip),
                      methods=tuple(m.strip() for m in methods.split(",") if m.strip()), smooth_sigma_m=smooth_sigma,
                      true=true_model, initial=list(initial),
                      problem=problem_config(bands, low_cut, dx, depth, padding, tmax, line_source, top, water_velocity, seabed_depth),

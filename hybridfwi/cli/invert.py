@@ -14,10 +14,11 @@ from hybridfwi.workflow.invert_run import InvertRun, run_invert
 
 
 def hybrid_config(model, adapt, adapt_samples, adapt_epochs, cache, iterations, config_path, physics_steps, safeguard,
-                  device) -> HybridConfig:
+                  device, flip=None) -> HybridConfig:
     return HybridConfig(model=model, adapt=adapt, adapt_samples=adapt_samples, adapt_epochs=adapt_epochs, cache=cache,
                         iterations=iterations, fwi=FWIConfig.from_json(config_path, validate=True) if config_path else None,
-                        pga_steps=physics_steps, safeguard=safeguard, device=device).validate()
+                        pga_steps=physics_steps, safeguard=safeguard, device=device,
+                        **({} if flip is None else {"dl_flip": flip})).validate()
 
 
 def hybrid_options(f):
@@ -47,7 +48,7 @@ def hybrid_options(f):
 @device_option
 @click.option("--resume", is_flag=True, help="Continue an interrupted run in --out.")
 @progress_option
-def command(survey, out, model, adapt, adapt_samples, adapt_epochs, cache, iterations, config_path, physics_steps, safeguard,
+def command(survey, out, model, adapt, adapt_samples, adapt_epochs, cache, flip, iterations, config_path, physics_steps, safeguard,
             bands, low_cut, dx, depth, padding, tmax, line_source, top, water_velocity, seabed_depth, receiver_spacing, source_x,
             first_receiver_x, true_model, device, resume, progress):
     """Invert shot gathers: DL initial model, FWI refinement, DL-vs-refined report.
@@ -60,7 +61,7 @@ def command(survey, out, model, adapt, adapt_samples, adapt_epochs, cache, itera
     """
     run = InvertRun(survey=survey, out=out,
                     hybrid=hybrid_config(model, adapt, adapt_samples, adapt_epochs, cache, iterations, config_path, physics_steps,
-                                         safeguard, device),
+                                         safeguard, device, flip),
                     problem=problem_config(bands, low_cut, dx, depth, padding, tmax, line_source, top, water_velocity, seabed_depth),
                     geometry=geometry_override(receiver_spacing, source_x, first_receiver_x), true=true_model, resume=resume,
                     progress=progress)

@@ -134,6 +134,10 @@ def network_options(f):
         click.option("--adapt-epochs", type=click.IntRange(min=1), default=10, show_default=True),
         click.option("--cache", default=None, type=click.Path(file_okay=False),
                      help="Adapter cache [$HYBRIDFWI_CACHE or ~/.cache/hybridfwi]."),
+        click.option("--flip/--no-flip", default=None,
+                     help="Average the network's prediction with its prediction from the mirrored data (shots and "
+                          "receivers reversed), where the survey's traces read into the network are mirror-symmetric "
+                          "[the HybridConfig.dl_flip default]."),
     ]):
         f = opt(f)
     return f

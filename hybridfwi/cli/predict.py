@@ -20,12 +20,12 @@ from hybridfwi.workflow.predict_run import PredictRun, run_predict
 @survey_options
 @device_option
 @progress_option
-def command(target, out, model, adapt, adapt_samples, adapt_epochs, cache, bands, low_cut, dx, depth, padding, tmax, line_source,
+def command(target, out, model, adapt, adapt_samples, adapt_epochs, cache, flip, bands, low_cut, dx, depth, padding, tmax, line_source,
             top, water_velocity, seabed_depth, receiver_spacing, source_x, first_receiver_x, device, progress):
     """Predict velocity (m/s): velocity_dl.npy/.segy/.png for a survey (the same DL model `invert`
     starts from), predictions.npy for a dataset folder."""
     hc = HybridConfig(model=model, adapt=adapt, adapt_samples=adapt_samples, adapt_epochs=adapt_epochs, cache=cache,
-                      device=device).validate()
+                      device=device, **({} if flip is None else {"dl_flip": flip})).validate()
     res = run_predict(PredictRun(target=target, out=out, hybrid=hc,
                                  problem=problem_config(bands, low_cut, dx, depth, padding, tmax, line_source, top, water_velocity,
                                                         seabed_depth),

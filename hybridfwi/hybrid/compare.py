@@ -140,7 +140,7 @@ def compare(problem: Problem, cfg: CompareConfig, true: np.ndarray | None = None
     if "dl" in cfg.methods and "dl" not in out:
         stages.start("dl", "dl: the network's prediction (no FWI)")
         curve = [{"iteration": 0, "data_misfit": None, "wall_time_s": 0.0}]
-        finish("dl", prep.dl, curve, 0, t_prep, {"frame": prep.frame.to_dict(), "adapted": prep.adapt_info})
+        finish("dl", prep.dl, curve, 0, t_prep, {"frame": prep.frame.to_dict(), "adapted": prep.adapt_info, "dl_flip": prep.flip})
     if "fwi_gradient" in cfg.methods:
         run_fwi("fwi_gradient", prep.reference, prep.wavelet)
     if "hybrid" in cfg.methods and "hybrid" not in out:

@@ -62,7 +62,11 @@ class PGAConfig:
     may hand the start on instead of the adapted model, and ``warmup``: the learning rate grows
     linearly over the first ``warmup`` steps (``lr * (k + 1) / warmup`` at step ``k``; 0: the full
     rate from the first step). Adam's first step moves every LoRA weight by about the full rate
-    whatever its gradient's size, which can throw the velocity far from the start."""
+    whatever its gradient's size, which can throw the velocity far from the start. ``keep``: which
+    model the steps hand on: ``"best"`` (the iterate of lowest misfit in the last fitted band) or
+    ``"mean"`` (the mean velocity of the iterates after steps 1 to ``steps``, an average that damps
+    the step-to-step swings of the model; kept when its misfit in the last fitted band is below the
+    start's, the start otherwise). Either is then put to the held-out check."""
 
     steps: int = 8
     lr: float = 3e-3
@@ -73,6 +77,7 @@ class PGAConfig:
     holdout: bool = True
     holdout_bands: str = "next"
     warmup: int = 0
+    keep: str = "best"
 
     def lr_at(self, step: int) -> float:
         """Adam's learning rate at step ``step`` (0-based)."""
@@ -104,7 +109,7 @@ class PGAResult:
         history: per step: ``misfit`` (before the step), ``wall_s``, ``band_hz``, ``lr`` (Adam's rate in
             the step), ``model_rmse_ms`` (with a true model).
         curve: iteration 0 (the start) to the last step: ``iteration``, ``data_misfit``, ``wall_time_s``.
-        best_step: the step of the kept iterate (0: the start).
+        best_step: the step of the kept iterate (0: the start; the number of steps when the mean was kept).
         trainable_percent: LoRA parameters as a share of the network's.
         held_out: the held-out check (None when it did not run): ``band_hz``, ``misfit``, ``start``
             and ``adapted`` (their misfits there), ``kept`` (whether the adapted model went on).
@@ -142,6 +147,8 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     from hybridfwi.physics.forward import resolve_device, simulate
     from hybridfwi.physics.misfits import misfit, misfit_scale
 
+    if cfg.keep not in ("best", "mean"):
+        raise InputError(f"physics-guided keep must be 'best' or 'mean', got {cfg.keep!r}")
     fcfg, g, record = prep.fcfg, problem.grid, prep.record
     s = record.survey
     device = resolve_device(dist.device_for(fcfg.device))
@@ -186,7 +193,7 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     lo, hi = fcfg.vmin + 1e-3 * span, fcfg.vmax - 1e-3 * span
 
     def velocity() -> torch.Tensor:
-        v = prep.frame.from_network(predict_tiles(model, mcfg, x, s.free_surface, device, grad=True)).float()
+        v = prep.frame.from_network(predict_tiles(model, mcfg, x, s.free_surface, device, grad=True, flip=prep.flip)).float()
         if weight < 1.0:  # the safeguard's blend, in slowness
             v = 1.0 / ((1.0 - weight) / ref + weight / v)
         v = v.clamp(lo, hi)
@@ -208,6 +215,7 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     history: list[dict] = []
     best = (float("inf"), np.asarray(start, np.float32), 0)
     step0 = 0
+    total = np.zeros_like(np.asarray(start, np.float64))  # sum of the iterates after steps 1.. (keep="mean")
     if resume and checkpoint and os.path.exists(checkpoint):
         st = _load(checkpoint)
         model.load_state_dict(st["model"], strict=False)
@@ -215,6 +223,8 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
         history = json.loads(st["history"])
         best = (float(st["best_misfit"]), st["best_velocity"].numpy(), int(st["best_step"]))
         step0 = len(history)
+        if "iterate_sum" in st:
+            total = st["iterate_sum"].numpy().astype(np.float64)
     elif schedule and schedule[0] != last:
         # only misfits in the last band compare: the start is measured there too (one forward run)
         with torch.no_grad():
@@ -238,6 +248,8 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
             events.append(f"the network's output differs from the start by up to {float(np.abs(vn - start).max()):.1f} m/s")
         if band == last and val < best[0]:
             best = (val, vn, step)
+        if step > 0:
+            total += vn
         loss.backward()
         if dist.world_size() > 1:  # the gradient of the whole misfit
             for p in params:
@@ -251,14 +263,26 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
             entry["model_rmse_ms"] = rmse(vn, true)
         history.append(entry)
         if checkpoint and dist.is_main():
-            _save(checkpoint, model, opt, history, best)
-    # the misfit after the last step
-    with torch.no_grad():
-        v = velocity()
-        val = summed(data_misfit(v, last))
-    vn = v.cpu().numpy()
-    if val < best[0]:
-        best = (val, vn, len(history))
+            _save(checkpoint, model, opt, history, best, total)
+    if cfg.keep == "mean" and history:
+        # the mean of the iterates after steps 1..n, against the start (history[0] is the start's
+        # misfit in the first band; measured in the last band when the steps changed band)
+        with torch.no_grad():
+            mean = ((total + velocity().cpu().numpy()) / len(history)).astype(np.float32)
+            val = summed(data_misfit(torch.as_tensor(mean, device=device), last))
+            if schedule[0] == last:
+                val0 = history[0]["misfit"]
+            else:
+                val0 = summed(data_misfit(torch.as_tensor(np.asarray(start, np.float32), device=device), last))
+        best = (val, mean, len(history)) if val < val0 else (val0, np.asarray(start, np.float32), 0)
+    else:
+        # the misfit after the last step
+        with torch.no_grad():
+            v = velocity()
+            val = summed(data_misfit(v, last))
+        vn = v.cpu().numpy()
+        if val < best[0]:
+            best = (val, vn, len(history))
     held = None
     if cfg.holdout and best[2] > 0:
         held = _held_out(problem, prep, start, best[1], schedule, cfg.holdout_bands)
@@ -285,7 +309,9 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     if true is not None:
         e["rmse_ms"] = rmse(best[1], true)
     curve.append(e)
-    events.append(f"kept step {best[2]} of {len(history)} (misfit {best[0]:.4g}); {time.perf_counter() - t_all:.1f} s")
+    kept = (f"kept the mean of steps 1-{len(history)}" if cfg.keep == "mean" and best[2] > 0
+            else f"kept step {best[2]} of {len(history)}")
+    events.append(f"{kept} (misfit {best[0]:.4g}); {time.perf_counter() - t_all:.1f} s")
     return PGAResult(velocity=np.asarray(best[1], np.float32), history=history, curve=curve, best_step=best[2],
                      trainable_percent=100.0 * n_train / n_all, events=events, held_out=held)
 
@@ -332,10 +358,10 @@ def _blend_weight(start: np.ndarray, prep) -> float:
     return 1.0 if den == 0 else float(np.clip(np.sum((t - a) * (b - a)) / den, 0.0, 1.0))
 
 
-def _save(path: str, model, opt, history, best) -> None:
+def _save(path: str, model, opt, history, best, total: np.ndarray) -> None:
     state = {"format": FORMAT, "model": {k: v.detach().cpu() for k, v in model.state_dict().items() if "lora_" in k},
              "optimizer": opt.state_dict(), "history": json.dumps(history), "best_misfit": best[0],
-             "best_velocity": torch.as_tensor(best[1]), "best_step": best[2]}
+             "best_velocity": torch.as_tensor(best[1]), "best_step": best[2], "iterate_sum": torch.as_tensor(total)}
     with atomic_path(path) as tmp:
         torch.save(state, tmp)
 

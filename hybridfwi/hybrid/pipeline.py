@@ -130,6 +130,26 @@ class HybridConfig:
             Measured on the 27 dev cases with the phase 1-4 network (``dev_pga_warmup.json``; median
             hybrid / DL MAE, summed hybrid RMSE): 0 steps 0.73, 6,651 m/s; 4 steps 0.81, 7,113 (lower
             on 11 cases, higher on 11). Not adopted: the default stays 0.
+        pga_keep: which model the physics-guided steps hand on: ``best`` (the iterate of lowest misfit)
+            or ``mean`` (the mean of the iterates; :class:`~hybridfwi.hybrid.pga.PGAConfig`). Measured
+            on the dev suite (``dev_pga_keep.json``, the first 9 of the 27 cases, then stopped): the
+            mean ended higher on 6 and lower on 1, summed hybrid RMSE 4,191 against 3,493 m/s. The
+            steps drift rather than swing about a point (dev basin-streamer-1: 955 m/s at the start,
+            343 at the best iterate, 589 for the mean), so the mean lags. Not adopted.
+        dl_flip: average the network's prediction with its prediction from the mirrored data (shots
+            and receivers reversed; :func:`~hybridfwi.dl.predict.network_pass`), in the DL start and
+            in the physics-guided steps, where the frame's live traces are mirror-symmetric
+            (:func:`~hybridfwi.dl.predict.flip_applies`; the report's ``dl_flip`` says whether it ran).
+            Measured on validation seeds only. The prediction alone, in the network's own geometry
+            (``dl_flip_val.json``, 640 samples of 16 families): OpenFWI MAE 0.1419 -> 0.1397, lower on
+            13 families. On the dev cases read as ``invert`` reads them (``dl_flip_dev.json``): where
+            the frame's traces are mirror-symmetric (20 cases) the DL RMSE falls on 13, median ratio
+            0.992; on the 7 one-sided (streamer) cases it rises, median 1.043, lower on 1, hence the
+            condition. End to end on those 20 cases (``dev_dl_flip.json``): hybrid RMSE lower on 7,
+            higher on 10, median ratio 1.013, summed 6,622 against 4,759 m/s (one case,
+            basin-land-split-1, 180 -> 2,015: the safeguard took the blend over the flipped DL model,
+            and the physics-guided steps from the blend went astray). The per-case DL RMSE moved by
+            a median 4.8 %, the hybrid's end by 11.7 %. Not adopted: off by default.
         device: ``auto``, ``cpu`` or ``cuda``.
     """
 
@@ -153,6 +173,8 @@ class HybridConfig:
     pga_holdout: bool = True
     pga_holdout_bands: str = "next"
     pga_warmup: int = 0
+    pga_keep: str = "best"
+    dl_flip: bool = False
     device: str = "auto"
 
     def validate(self) -> "HybridConfig":
@@ -179,7 +201,7 @@ class HybridConfig:
         return PGAConfig(steps=self.physics_steps, lr=self.pga_lr, rank=self.pga_rank, modules=self.pga_modules,
                          bands=self.pga_bands, misfit=self.pga_misfit,
                          holdout=self.pga_holdout if holdout is None else holdout,
-                         holdout_bands=self.pga_holdout_bands, warmup=self.pga_warmup)
+                         holdout_bands=self.pga_holdout_bands, warmup=self.pga_warmup, keep=self.pga_keep)
 
     @property
     def physics_steps(self) -> int:
@@ -202,6 +224,11 @@ class HybridConfig:
         w = self.pga_warmup
         if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 0:
             raise InputError(f"pga_warmup must be an integer >= 0 (steps over which the learning rate grows), got {w!r}")
+        if not isinstance(self.dl_flip, (bool, np.bool_)):
+            raise InputError(f"dl_flip must be true or false, got {self.dl_flip!r}")
+        if self.pga_keep not in ("best", "mean"):
+            raise InputError(f"pga_keep must be 'best' (the iterate of lowest misfit) or 'mean' (the iterates' mean), "
+                             f"got {self.pga_keep!r}")
         if self.pga_misfit not in (None, "l2", "gc", "envelope"):
             raise InputError(f"pga_misfit must be l2, gc, envelope or None (the FWI's), got {self.pga_misfit!r}")
         t = self.blend_tolerance
@@ -218,7 +245,11 @@ class HybridConfig:
 #: HybridConfig fields only the hybrid reads (no other ``compare`` method): a benchmark may redo the
 #: hybrid alone after one of them changed.
 HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "pga_steps", "pga_lr", "pga_rank", "pga_modules", "pga_bands", "pga_misfit", "pga_holdout",
-               "pga_holdout_bands", "pga_warmup")
+               "pga_holdout_bands", "pga_warmup", "pga_keep")
+
+#: HybridConfig fields that change the DL prediction, read by the ``dl`` method and the hybrid only: a
+#: benchmark may redo those two alone after one of them changed.
+DL_AND_HYBRID = ("dl_flip",)
 
 
 def fwi_config(problem: Problem, cfg: HybridConfig) -> FWIConfig:
@@ -277,6 +308,7 @@ class Prepared:
         dl_raw: the network's prediction before the bounds and the water layer.
         frame: the network frame. model_spec: the network actually used (with its adapter).
         adapt_info: what adaptation did (None when it did not run).
+        flip: whether the network's predictions are flip-averaged (``HybridConfig.dl_flip``).
         warnings: things worth telling the user.
     """
 
@@ -289,13 +321,14 @@ class Prepared:
     frame: object = None
     model_spec: str | None = None
     adapt_info: dict | None = None
+    flip: bool = False
     warnings: list = field(default_factory=list)
 
 
 def prepare(problem: Problem, cfg: HybridConfig, stages: Stages, with_dl: bool = True, progress: bool = True) -> Prepared:
     """Stages 1-3: reference model and wavelet, adaptation, DL prediction."""
     from hybridfwi.dl.finetune import load_model
-    from hybridfwi.dl.predict import frame_for, predict_survey
+    from hybridfwi.dl.predict import flip_applies, frame_for, predict_survey
 
     cfg.validate()
     fcfg = fwi_config(problem, cfg)
@@ -337,7 +370,8 @@ def prepare(problem: Problem, cfg: HybridConfig, stages: Stages, with_dl: bool =
         model_spec, prep.adapt_info = adapt_to_survey(g, record.survey, frame, cfg.model, acfg)
     stages.start("dl", "DL prediction (the initial model)")
     model, mcfg = load_model(model_spec, device="cpu")
-    vm, frame = predict_survey(model, mcfg, g, record, w, device=cfg.device, frame=frame)
+    prep.flip = bool(cfg.dl_flip) and flip_applies(mcfg, frame.to_network(record, w))
+    vm, frame = predict_survey(model, mcfg, g, record, w, device=cfg.device, frame=frame, flip=prep.flip)
     prep.dl_raw = vm.values
     prep.dl = dl_start(vm.values, g, problem.water, fcfg)
     prep.frame, prep.model_spec = frame, model_spec

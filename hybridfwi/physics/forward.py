@@ -202,21 +202,25 @@ def simulate(
     # Every (model, shot) pair is one deepwave shot: [batch * n_sel, ...]
     v_all = v.repeat_interleave(n_sel, dim=0) if n_batch * n_sel > 1 else v
     extra = {} if mask is None else {"receiver_mask": mask.repeat(n_batch, 1)}
-    out = deepwave.scalar(
-        v_all,
-        list(mgrid.spacing),
-        survey.dt,
-        source_amplitudes=amp.repeat(n_batch, 1)[:, None, :],
-        source_locations=src.repeat(n_batch, 1, 1),
-        receiver_locations=rec.repeat(n_batch, 1, 1),
-        accuracy=config.accuracy,
-        pml_freq=survey.wavelet.peak_freq,
-        max_vel=config.max_vel,
-        nt=survey.nt,
-        **_boundary(survey, config, k),
-        **extra,
-        **deepwave_options,
-    )
+    with warnings.catch_warnings():
+        # check_dispersion above has applied this package's rule (refuse, warn or ignore, as configured);
+        # deepwave's own advice on cells per wavelength would repeat it, with another threshold
+        warnings.filterwarnings("ignore", message=r"At least \w+ grid cells per wavelength", category=UserWarning)
+        out = deepwave.scalar(
+            v_all,
+            list(mgrid.spacing),
+            survey.dt,
+            source_amplitudes=amp.repeat(n_batch, 1)[:, None, :],
+            source_locations=src.repeat(n_batch, 1, 1),
+            receiver_locations=rec.repeat(n_batch, 1, 1),
+            accuracy=config.accuracy,
+            pml_freq=survey.wavelet.peak_freq,
+            max_vel=config.max_vel,
+            nt=survey.nt,
+            **_boundary(survey, config, k),
+            **extra,
+            **deepwave_options,
+        )
     data = out.receiver_amplitudes.reshape(n_batch, n_sel, survey.n_receivers, survey.nt).transpose(-1, -2)
     return data[0] if single else data
 

@@ -121,6 +121,7 @@ def run_invert(run: InvertRun) -> dict:
         "dl_model": run.hybrid.model or "default (shipped foundation model)",
         "adapted": prep.adapt_info,
         "network_frame": prep.frame.to_dict() if prep.frame is not None else None,
+        "dl_flip": prep.flip,
         "problem": problem.info,
         "repaired_on_read": problem.info.get("read", []),
         "grid": g.to_dict(),

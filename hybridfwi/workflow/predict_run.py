@@ -42,10 +42,10 @@ def run_predict(run: PredictRun) -> dict:
     folder.check()
     if os.path.isdir(run.target):
         from hybridfwi.dl.finetune import load_model
-        from hybridfwi.dl.predict import predict_dataset
+        from hybridfwi.dl.predict import mirror_symmetric, predict_dataset
 
         model, mcfg = load_model(run.hybrid.model)
-        preds = predict_dataset(model, mcfg, run.target, run.hybrid.device)
+        preds = predict_dataset(model, mcfg, run.target, run.hybrid.device, flip=run.hybrid.dl_flip and mirror_symmetric(mcfg))
         folder.create()
         path = folder.save_npy("predictions.npy", preds)
         return {"samples": int(preds.shape[0]), "out": path}
@@ -61,13 +61,15 @@ def run_predict(run: PredictRun) -> dict:
     folder.save_model("velocity_dl", vm, note="hybridfwi DL prediction")
     folder.save_figure("velocity_dl.png", plot_model(vm, title="DL prediction", survey=problem.record.survey))
     report = {"samples": 1, "out": folder.file("velocity_dl.npy"), "vmin": vm.vmin, "vmax": vm.vmax, "grid": problem.grid.to_dict(),
-              "network_frame": prep.frame.to_dict(), "adapted": prep.adapt_info, "problem": problem.info, "warnings": prep.warnings}
+              "network_frame": prep.frame.to_dict(), "dl_flip": prep.flip, "adapted": prep.adapt_info, "problem": problem.info,
+              "warnings": prep.warnings}
     folder.save_json("report.json", report)
     return report
 
 
-def run_evaluate(model: str | None, data: list[str], out: str, device: str = "auto") -> dict:
-    """Metrics per family (``evaluate``) written to ``out`` (JSON) and a markdown table beside it."""
+def run_evaluate(model: str | None, data: list[str], out: str, device: str = "auto", flip: bool = False) -> dict:
+    """Metrics per family (``evaluate``) written to ``out`` (JSON) and a markdown table beside it;
+    ``flip``: each prediction averaged with the one from the mirrored data."""
     from hybridfwi.dl.predict import EvalConfig, evaluate, markdown_table
     from hybridfwi.io.atomic import atomic_write_text
     from hybridfwi.workflow.runs import to_json
@@ -79,7 +81,7 @@ def run_evaluate(model: str | None, data: list[str], out: str, device: str = "au
     from hybridfwi.io.atomic import check_parent
 
     check_parent(out)
-    res = evaluate(EvalConfig(model=model, data=list(data), device=device))
+    res = evaluate(EvalConfig(model=model, data=list(data), device=device, flip=flip))
     os.makedirs(os.path.dirname(os.path.abspath(out)), exist_ok=True)
     atomic_write_text(out, to_json(res))
     atomic_write_text(os.path.splitext(out)[0] + ".md", markdown_table(res))
