@@ -167,6 +167,13 @@ flatvel-b-0,curvevel-b-0 --variants '{}'
     # dev_pga_steps27.json); its DL starts alone: benchmarks/dl_flip.py -> dl_flip_dev.json
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_dl_flip.json \
         --variants '{}' '{"dl_flip": true}'
+    # no physics-guided steps from a blend start, on the three cases of the wider dev suite (--cases 4: the
+    # same true models with other noise, so a separate file) whose start is a blend (of its 16 cases beyond
+    # the 27, the safeguard starts these three from a blend and the other 13 from the DL model) -> dev_pga_from_blend.json
+    # (the other three dev cases that start from a blend: dev_pga_steps27.json's pga_steps 0 rows)
+    hybridfwi benchmark make --suite dev --out /tmp/dev6 --cases 4
+    python benchmarks/dev_choices.py --suite /tmp/dev6 --no-baseline --out benchmarks/results/dev_pga_from_blend.json \
+        --cases basin-streamer-4,marine-streamer-4,marine-streamer-5 --variants '{}' '{"pga_from_blend": false}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``

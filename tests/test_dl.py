@@ -676,6 +676,35 @@ def test_physics_guided_mean_of_iterates(tiny_data, tiny_base, tmp_path, monkeyp
         HybridConfig(pga_keep="last").validate()
 
 
+def test_physics_guided_steps_can_skip_a_blend_start(tiny_data, tiny_base, tmp_path, monkeypatch):
+    """pga_from_blend=False: when the safeguard's start is a blend, pixel FWI starts from it with the
+    whole budget; from the DL model itself the steps still run and come out of the budget."""
+    import hybridfwi.hybrid.pipeline as pipe
+    from hybridfwi.inversion.problem import ProblemConfig
+    from hybridfwi.workflow.runs import load_problem
+
+    _, geom = tiny_data
+    (tmp_path / "g.json").write_text(geom.to_json())
+    s = tmp_path / "s.segy"
+    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                                    "--seed", "200005"]).exit_code == 0
+    _, problem = load_problem(str(s), None, ProblemConfig(bands=[8.0, None]))
+    base = dict(model=tiny_base, pga_steps=2, pga_holdout=False, iterations=3, device="cpu")
+    prep = pipe.prepare(problem, pipe.HybridConfig(**base), pipe.Stages(1, None), progress=False)
+    blend = 1.0 / (0.5 / prep.reference + 0.5 / prep.dl)
+    monkeypatch.setattr(pipe, "safeguard_start", lambda problem, prep, cfg: (None, "blend 0.5", blend, prep.wavelet))
+    skip = pipe.run_hybrid(problem, pipe.HybridConfig(**base, pga_from_blend=False).validate(), log=None, progress=False, prepared=prep)
+    assert skip.pga is None and len(skip.fwi.history) == 2 * 3  # every iteration of both bands is FWI's
+    np.testing.assert_array_equal(skip.fwi_start, blend)
+    run = pipe.run_hybrid(problem, pipe.HybridConfig(**base).validate(), log=None, progress=False, prepared=prep)
+    assert run.pga is not None and len(run.pga.history) == 2 and len(run.fwi.history) == 2 * 3 - 2
+    monkeypatch.setattr(pipe, "safeguard_start", lambda problem, prep, cfg: (None, "dl", prep.dl, prep.wavelet))
+    dl = pipe.run_hybrid(problem, pipe.HybridConfig(**base, pga_from_blend=False).validate(), log=None, progress=False, prepared=prep)
+    assert dl.pga is not None and len(dl.fwi.history) == 2 * 3 - 2
+    with pytest.raises(InputError, match="pga_from_blend"):
+        pipe.HybridConfig(pga_from_blend="no").validate()
+
+
 def test_compare_cli_runs_every_method_with_one_budget(tiny_data, tiny_base, tmp_path):
     _, geom = tiny_data
     (tmp_path / "g.json").write_text(geom.to_json())

@@ -150,6 +150,16 @@ class HybridConfig:
             basin-land-split-1, 180 -> 2,015: the safeguard took the blend over the flipped DL model,
             and the physics-guided steps from the blend went astray). The per-case DL RMSE moved by
             a median 4.8 %, the hybrid's end by 11.7 %. Not adopted: off by default.
+        pga_from_blend: run the physics-guided steps when the safeguard chose a blend of the DL model
+            and the reference (they always run from the DL model itself, never from the reference);
+            when False a blend start goes straight to pixel FWI, with the whole budget. Measured on the
+            six dev cases whose start is a blend (``dev_pga_from_blend.json`` on three cases of the
+            suite made with ``--cases 4``; for the three of ``dev_pga_steps27.json`` its ``pga_steps``
+            0 rows, the same computation on a blend start): hybrid RMSE with / without the steps
+            marine-0 252 / 252, marine-streamer-1 232 / 229, marine-streamer-2 217 / 104,
+            basin-streamer-4 1,067 / 929, marine-streamer-4 63 / 163, marine-streamer-5 111 / 112 m/s
+            (summed 1,942 / 1,790). Lower without on 3, higher on 1: too few cases, and mixed. Not
+            adopted; a lead.
         device: ``auto``, ``cpu`` or ``cuda``.
     """
 
@@ -175,6 +185,7 @@ class HybridConfig:
     pga_warmup: int = 0
     pga_keep: str = "best"
     dl_flip: bool = False
+    pga_from_blend: bool = True
     device: str = "auto"
 
     def validate(self) -> "HybridConfig":
@@ -224,6 +235,8 @@ class HybridConfig:
         w = self.pga_warmup
         if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 0:
             raise InputError(f"pga_warmup must be an integer >= 0 (steps over which the learning rate grows), got {w!r}")
+        if not isinstance(self.pga_from_blend, (bool, np.bool_)):
+            raise InputError(f"pga_from_blend must be true or false, got {self.pga_from_blend!r}")
         if not isinstance(self.dl_flip, (bool, np.bool_)):
             raise InputError(f"dl_flip must be true or false, got {self.dl_flip!r}")
         if self.pga_keep not in ("best", "mean"):
@@ -245,7 +258,7 @@ class HybridConfig:
 #: HybridConfig fields only the hybrid reads (no other ``compare`` method): a benchmark may redo the
 #: hybrid alone after one of them changed.
 HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "pga_steps", "pga_lr", "pga_rank", "pga_modules", "pga_bands", "pga_misfit", "pga_holdout",
-               "pga_holdout_bands", "pga_warmup", "pga_keep")
+               "pga_holdout_bands", "pga_warmup", "pga_keep", "pga_from_blend")
 
 #: HybridConfig fields that change the DL prediction, read by the ``dl`` method and the hybrid only: a
 #: benchmark may redo those two alone after one of them changed.
@@ -449,7 +462,7 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
     iters_used = 0
     # physics-guided steps tune a network: none when the start is the 1-D reference or when the DL
     # model was given without the network that made it
-    if cfg.physics_steps and start_name != "reference" and prep.frame is not None:
+    if cfg.physics_steps and start_name != "reference" and prep.frame is not None and (cfg.pga_from_blend or start_name == "dl"):
         from hybridfwi.hybrid.pga import physics_adapt
 
         stages.start("physics", f"physics-guided adaptation of the network ({cfg.physics_steps} steps through the wave equation)")
