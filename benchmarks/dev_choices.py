@@ -174,6 +174,11 @@ flatvel-b-0,curvevel-b-0 --variants '{}'
     hybridfwi benchmark make --suite dev --out /tmp/dev6 --cases 4
     python benchmarks/dev_choices.py --suite /tmp/dev6 --no-baseline --out benchmarks/results/dev_pga_from_blend.json \
         --cases basin-streamer-4,marine-streamer-4,marine-streamer-5 --variants '{}' '{"pga_from_blend": false}'
+    # ... and on the four blend starts among the 16 cases the suite made with --cases 6 adds beyond --cases 4's
+    # (the other 12: 11 from the DL model, marine-streamer-11 from the reference) -> dev_pga_from_blend_c6.json
+    hybridfwi benchmark make --suite dev --out /tmp/dev7 --cases 6
+    python benchmarks/dev_choices.py --suite /tmp/dev7 --no-baseline --out benchmarks/results/dev_pga_from_blend_c6.json \
+        --cases basin-land-split-4,marine-streamer-10,marine-4,marine-5 --variants '{}' '{"pga_from_blend": false}'
 
 Rows of a variant already in the output file are not run again, so a file may be seeded with rows
 of the same configuration from an earlier file made by the same code: the ``fwi_gradient``

@@ -158,8 +158,11 @@ class HybridConfig:
             0 rows, the same computation on a blend start): hybrid RMSE with / without the steps
             marine-0 252 / 252, marine-streamer-1 232 / 229, marine-streamer-2 217 / 104,
             basin-streamer-4 1,067 / 929, marine-streamer-4 63 / 163, marine-streamer-5 111 / 112 m/s
-            (summed 1,942 / 1,790). Lower without on 3, higher on 1: too few cases, and mixed. Not
-            adopted; a lead.
+            (summed 1,942 / 1,790). Lower without on 3, higher on 1. Four more blend starts, from the
+            suite made with ``--cases 6`` (``dev_pga_from_blend_c6.json``): basin-land-split-4 229 /
+            372, marine-streamer-10 389 / 387, marine-4 193 / 346, marine-5 79 / 270. Over the ten,
+            2,832 with the steps against 3,165 without, higher without on 4 and lower on 3: the
+            steps pay from a blend too. Not adopted.
         device: ``auto``, ``cpu`` or ``cuda``.
     """
 
