@@ -161,7 +161,7 @@ class HybridConfig:
             (summed 1,942 / 1,790). Lower without on 3, higher on 1. Four more blend starts, from the
             suite made with ``--cases 6`` (``dev_pga_from_blend_c6.json``): basin-land-split-4 229 /
             372, marine-streamer-10 389 / 387, marine-4 193 / 346, marine-5 79 / 270. Over the ten,
-            2,832 with the steps against 3,165 without, higher without on 4 and lower on 3: the
+            2,833 with the steps against 3,164 without, higher without on 4 and lower on 3: the
             steps pay from a blend too. Not adopted.
         device: ``auto``, ``cpu`` or ``cuda``.
     """
