@@ -173,6 +173,25 @@ def test_pretrain_learns_and_resumes_exactly(tiny_data):
         assert torch.equal(a, b), k
 
 
+def _curvevel_survey(tiny_data, tmp_path):
+    """``tmp_path/s.segy``: curvevel-a model 4 on the tiny geometry (example seed 200005), the true
+    model beside it (``s.model.npy``)."""
+    _, geom = tiny_data
+    (tmp_path / "g.json").write_text(geom.to_json())
+    s = tmp_path / "s.segy"
+    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
+                                    "--seed", "200005"]).exit_code == 0
+    return s
+
+
+def _curvevel_problem(tiny_data, tmp_path, bands: list):
+    """The inversion problem of :func:`_curvevel_survey`'s survey, FWI in ``bands`` (Hz; None: full)."""
+    from hybridfwi.inversion.problem import ProblemConfig
+    from hybridfwi.workflow.runs import load_problem
+
+    return load_problem(str(_curvevel_survey(tiny_data, tmp_path)), None, ProblemConfig(bands=bands))[1]
+
+
 @pytest.fixture(scope="module")
 def tiny_base(tiny_data):
     root, _ = tiny_data
@@ -438,12 +457,8 @@ def test_adaptation_to_a_survey_with_different_receiver_counts(tiny_base, tmp_pa
 def test_invert_with_physics_guided_steps(tiny_data, tiny_base, tmp_path):
     """--physics-steps: the network tuned through the wave equation first, its steps counted in the FWI
     budget, the best iterate kept."""
-    _, geom = tiny_data
-    (tmp_path / "g.json").write_text(geom.to_json())
     runner = CliRunner()
-    s = tmp_path / "s.segy"
-    assert runner.invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
-                               "--seed", "200005"]).exit_code == 0
+    s = _curvevel_survey(tiny_data, tmp_path)
     out = tmp_path / "run"
     r = runner.invoke(cli, ["invert", str(s), "--model", tiny_base, "--physics-steps", "2", "--iterations", "3", "--bands", "full",
                             "--no-safeguard", "--out", str(out), "--no-progress", "--device", "cpu"])
@@ -466,8 +481,6 @@ def test_physics_guided_steps_over_several_bands(tiny_data, tiny_base, tmp_path)
     from hybridfwi.hybrid.pga import band_schedule
     from hybridfwi.hybrid.pipeline import HybridConfig, run_hybrid
     from hybridfwi.inversion.fwi import data_misfit
-    from hybridfwi.inversion.problem import ProblemConfig
-    from hybridfwi.workflow.runs import load_problem
 
     assert band_schedule([3.0, 5.0, 13.0], 14, "all") == [3.0] * 5 + [5.0] * 5 + [13.0] * 4
     assert band_schedule([3.0, 5.0, 13.0], 2, "all") == [3.0, 5.0]
@@ -481,12 +494,7 @@ def test_physics_guided_steps_over_several_bands(tiny_data, tiny_base, tmp_path)
     for bad in ("decoder", [], ["decoder", ""], [3]):
         with pytest.raises(InputError, match="pga_modules"):
             HybridConfig(pga_modules=bad).validate()
-    _, geom = tiny_data
-    (tmp_path / "g.json").write_text(geom.to_json())
-    s = tmp_path / "s.segy"
-    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
-                                    "--seed", "200005"]).exit_code == 0
-    _, problem = load_problem(str(s), None, ProblemConfig(bands=[8.0, None]))
+    problem = _curvevel_problem(tiny_data, tmp_path, [8.0, None])
     cfg = HybridConfig(model=tiny_base, pga_steps=3, pga_bands="all", pga_misfit="envelope", pga_modules=("nowhere",), iterations=4,
                        safeguard=False, device="cpu")
     res = run_hybrid(problem, cfg, log=None, progress=False)
@@ -506,17 +514,10 @@ def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypat
     starts from the unadapted start while the steps still count against the budget."""
     import hybridfwi.hybrid.pga as pga_mod
     from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare, run_hybrid
-    from hybridfwi.inversion.problem import ProblemConfig
-    from hybridfwi.workflow.runs import load_problem
     from scipy.ndimage import gaussian_filter
 
-    _, geom = tiny_data
-    (tmp_path / "g.json").write_text(geom.to_json())
-    s = tmp_path / "s.segy"
-    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
-                                    "--seed", "200005"]).exit_code == 0
+    problem = _curvevel_problem(tiny_data, tmp_path, [6.0, 10.0])
     true = np.load(tmp_path / "s.model.npy")
-    _, problem = load_problem(str(s), None, ProblemConfig(bands=[6.0, 10.0]))
     cfg = HybridConfig(model=tiny_base, pga_steps=2, iterations=3, safeguard=False, device="cpu")
     prep = prepare(problem, cfg, Stages(1, None), progress=False)
     near = gaussian_filter(true, 2.0)  # the truth, slightly smoothed
@@ -579,17 +580,10 @@ def test_physics_guided_learning_rate_warms_up(tiny_data, tiny_base, tmp_path):
     by step, so a resumed run takes the same rates), then stays at pga_lr."""
     from hybridfwi.hybrid.pga import PGAConfig
     from hybridfwi.hybrid.pipeline import HybridConfig, run_hybrid
-    from hybridfwi.inversion.problem import ProblemConfig
-    from hybridfwi.workflow.runs import load_problem
 
     assert [PGAConfig(lr=0.004, warmup=4).lr_at(k) for k in range(6)] == pytest.approx([0.001, 0.002, 0.003, 0.004, 0.004, 0.004])
     assert PGAConfig(lr=0.004, warmup=0).lr_at(0) == 0.004 and PGAConfig(lr=0.004, warmup=1).lr_at(0) == 0.004
-    _, geom = tiny_data
-    (tmp_path / "g.json").write_text(geom.to_json())
-    s = tmp_path / "s.segy"
-    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
-                                    "--seed", "200005"]).exit_code == 0
-    _, problem = load_problem(str(s), None, ProblemConfig(bands=[8.0, None]))
+    problem = _curvevel_problem(tiny_data, tmp_path, [8.0, None])
     cfg = HybridConfig(model=tiny_base, pga_steps=3, pga_warmup=2, pga_lr=0.002, pga_holdout=False, iterations=4, safeguard=False,
                        device="cpu").validate()
     assert cfg.pga_config().warmup == 2 and cfg.pga_config(holdout=True).holdout is True
@@ -623,15 +617,8 @@ def test_physics_guided_mean_of_iterates(tiny_data, tiny_base, tmp_path, monkeyp
 
     import hybridfwi.hybrid.pga as pga_mod
     from hybridfwi.hybrid.pipeline import HybridConfig, run_hybrid
-    from hybridfwi.inversion.problem import ProblemConfig
-    from hybridfwi.workflow.runs import load_problem
 
-    _, geom = tiny_data
-    (tmp_path / "g.json").write_text(geom.to_json())
-    s = tmp_path / "s.segy"
-    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
-                                    "--seed", "200005"]).exit_code == 0
-    _, problem = load_problem(str(s), None, ProblemConfig(bands=[8.0, None]))
+    problem = _curvevel_problem(tiny_data, tmp_path, [8.0, None])
     fwd = sys.modules["hybridfwi.physics.forward"]
     seen: list = []
     simulate = fwd.simulate
@@ -642,7 +629,7 @@ def test_physics_guided_mean_of_iterates(tiny_data, tiny_base, tmp_path, monkeyp
 
     monkeypatch.setattr(fwd, "simulate", recording)
     base = dict(model=tiny_base, pga_steps=3, pga_lr=0.01, pga_holdout=False, iterations=4, safeguard=False, device="cpu")
-    best = run_hybrid(problem, HybridConfig(**base).validate(), log=None, progress=False)
+    run_hybrid(problem, HybridConfig(**base).validate(), log=None, progress=False)  # keep="best": records the iterates
     iterates = seen[:4]  # the start, then the model after steps 1, 2 and 3 (the last forward run)
     seen.clear()
     cfg = HybridConfig(**base, pga_keep="mean").validate()
@@ -680,15 +667,8 @@ def test_physics_guided_steps_can_skip_a_blend_start(tiny_data, tiny_base, tmp_p
     """pga_from_blend=False: when the safeguard's start is a blend, pixel FWI starts from it with the
     whole budget; from the DL model itself the steps still run and come out of the budget."""
     import hybridfwi.hybrid.pipeline as pipe
-    from hybridfwi.inversion.problem import ProblemConfig
-    from hybridfwi.workflow.runs import load_problem
 
-    _, geom = tiny_data
-    (tmp_path / "g.json").write_text(geom.to_json())
-    s = tmp_path / "s.segy"
-    assert CliRunner().invoke(cli, ["synth", "--model", "curvevel-a:4", "--geometry", str(tmp_path / "g.json"), "--out", str(s),
-                                    "--seed", "200005"]).exit_code == 0
-    _, problem = load_problem(str(s), None, ProblemConfig(bands=[8.0, None]))
+    problem = _curvevel_problem(tiny_data, tmp_path, [8.0, None])
     base = dict(model=tiny_base, pga_steps=2, pga_holdout=False, iterations=3, device="cpu")
     prep = pipe.prepare(problem, pipe.HybridConfig(**base), pipe.Stages(1, None), progress=False)
     blend = 1.0 / (0.5 / prep.reference + 0.5 / prep.dl)
