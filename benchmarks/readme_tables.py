@@ -183,6 +183,44 @@ def loses_block() -> str:
     return ("\n".join(out) if out else "- no case in the committed suites ends worse than FWI from the 1-D start.") + "\n"
 
 
+def spread_block() -> str:
+    """Per case: the hybrid / fwi_gradient RMSE ratio over noise draws (``benchmarks/spread.py``)."""
+    out = []
+    for s in ("marmousi", "ood", "openfwi-a", "openfwi-b"):
+        path = os.path.join(RESULTS, f"spread_{s}.json")
+        if not os.path.exists(path):
+            continue
+        with open(path, encoding="utf-8") as fh:
+            r = json.load(fh)
+        m = r["machine"]
+        out += [f"`benchmarks/results/spread_{s}.json` ({m.get('gpu') or m.get('cpu')}, {m.get('cores')} cores): noise draws "
+                f"{', '.join(str(j) for j in sorted(int(k) for k in r['draws']))} (draw 0: the committed `benchmark_{s}` run); "
+                f"values listed draw by draw.", "",
+                "| case | hybrid / fwi_gradient, each draw | draws above 1.0 | draws at most 0.7 | DL RMSE (m/s) | hybrid RMSE (m/s) | "
+                "fwi_gradient RMSE (m/s) | DL below 1-D start | start chosen |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        order = sorted(r["draws"], key=int)
+        for cid, c in r["summary"]["per_case"].items():
+            def each(key, fmt="{:.0f}"):
+                return ", ".join(_f(r["draws"][j][cid][key], fmt) for j in order)
+            starts = [c["starts"][j] or "dl" for j in order]
+            out.append(f"| {cid} | {each('hybrid_to_fwi_gradient_rmse', '{:.2f}')} | {c['draws_above_1']} of {c['draws']} | "
+                       f"{c['draws_at_most_0.7']} of {c['draws']} | {each('dl_rmse_ms')} | {each('hybrid_rmse_ms')} | "
+                       f"{each('fwi_gradient_rmse_ms')} | {c['draws_dl_below_reference']} of {c['draws']} | {', '.join(starts)} |")
+        pd = r["summary"]["per_draw"]
+        out += ["", "Per draw, over the suite's cases: median hybrid / fwi_gradient "
+                + ", ".join(f"{_f(pd[j]['hybrid_to_fwi_gradient_rmse_median'], '{:.2f}')}" for j in sorted(pd, key=int))
+                + "; worst " + ", ".join(f"{_f(pd[j]['hybrid_to_fwi_gradient_rmse_worst'], '{:.2f}')}" for j in sorted(pd, key=int))
+                + "; cases with the DL model below the 1-D start "
+                + ", ".join(f"{pd[j]['cases_dl_below_reference']} of {pd[j]['cases']}" for j in sorted(pd, key=int)) + ".", ""]
+        for cid, c in r.get("draw0_rerun", {}).items():
+            t, k = c["today"], c["committed"]
+            out += [f"Draw 0 of {cid} rerun with today's code ({c.get('machine')}): DL {t['dl_rmse_ms']:.0f}, hybrid "
+                    f"{t['hybrid_rmse_ms']:.0f} ({t['start'] or 'dl'} start), fwi_gradient {t['fwi_gradient_rmse_ms']:.0f} m/s; committed "
+                    f"{k['dl_rmse_ms']:.0f}, {k['hybrid_rmse_ms']:.0f} ({k['start'] or 'dl'}), {k['fwi_gradient_rmse_ms']:.0f}.", ""]
+    return "\n".join(out) + "\n" if out else "(no spread results yet)\n"
+
+
 def scaling_block() -> str:
     path = os.path.join(RESULTS, "scaling_cpu.json")
     if not os.path.exists(path):
@@ -194,7 +232,7 @@ def scaling_block() -> str:
 
 def blocks() -> dict:
     b = {s: suite_block(s) for s in ("marmousi", "ood", "openfwi-a", "openfwi-b")}
-    b |= {"example": example_block(), "loses": loses_block(), "scaling": scaling_block()}
+    b |= {"example": example_block(), "loses": loses_block(), "scaling": scaling_block(), "spread": spread_block()}
     return b
 
 

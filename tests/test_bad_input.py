@@ -627,7 +627,7 @@ def _cases():
             words, f"geometry-{name}")
 
     # benchmark
-    for opts, words in ((["--suite", "bogus"], ["--suite"]), (["--cases", "0"], ["--cases"]),
+    for opts, words in ((["--suite", "bogus"], ["--suite"]), (["--cases", "0"], ["--cases"]), (["--noise-draw", "-1"], ["--noise-draw"]),
                         (["--out", "{W}/afile"], ["afile", "is a file"]), (["--out", "{W}/busy"], ["busy", "not a benchmark suite"]),
                         (["--out", "{W}/afile/sub"], ["afile"]),
                         (["--suite", "marmousi", "--path", "{W}/missing.bin"], ["missing.bin"]),
@@ -641,7 +641,7 @@ def _cases():
     for opts, words in ((["--jobs", "0"], ["--jobs"]), (["--iterations", "0"], ["--iterations"]),
                         (["--physics-steps", "-1"], ["--physics-steps"]),
                         (["--iterations", "3", "--physics-steps", "3"], ["--physics-steps", "--iterations"]),
-                        (["--redo", "fwi"], ["--redo", "fwi"])):
+                        (["--redo", "fwi"], ["--redo", "fwi"]), (["--method", "fwi"], ["--method", "fwi"])):
         add("benchmark-run", BRUN + ["--suite", "{W}/suite_empty"] + opts, words, " ".join(opts))
 
     # real files (../shared/data/real; skipped when absent): read by every command the same way

@@ -67,6 +67,53 @@ def test_redo_reruns_one_method_and_keeps_the_others(tiny_suite, tmp_path):
         run_suite(run)
 
 
+def test_a_noise_draw_is_the_same_cases_with_independent_noise_at_the_same_level(tiny_suite, tmp_path):
+    """``noise_draw`` 1: the same true models and clean data; the observed data differ by the
+    difference of two independent 30 dB noises, whose power is 2 x 10**-3 of the signal's."""
+    from hybridfwi.bench.suites import NOISE_DRAW_STRIDE, noise_seed
+    from hybridfwi.io.reader import read_survey
+
+    out = str(tmp_path / "tiny1")
+    m = make_suite("tiny", out, per_family=1, progress=False, noise_draw=1)
+    assert m["noise_draw"] == 1 and "noise draw 1" in m["how"]
+    assert noise_seed(1, 0) == 1 and noise_seed(1, 2) == 1 + 2 * NOISE_DRAW_STRIDE
+    with open(os.path.join(tiny_suite, "manifest.json"), encoding="utf-8") as fh:
+        assert "noise_draw" not in json.load(fh)  # draw 0 is the published suite, unchanged
+    for case in ("flatvel-a-0", "curvefault-a-0"):
+        a, b = (os.path.join(root, "cases", case) for root in (tiny_suite, out))
+        np.testing.assert_array_equal(np.load(os.path.join(a, "true.npy")), np.load(os.path.join(b, "true.npy")))
+        d0 = read_survey(os.path.join(a, "survey.segy")).record.data.astype(np.float64)
+        d1 = read_survey(os.path.join(b, "survey.segy")).record.data.astype(np.float64)
+        diff = d1 - d0
+        # n1 - n0 with n ~ N(0, P / 1000): power 2 P / 1000 (P: the clean power, within 0.1 % of d0's)
+        assert np.mean(diff ** 2) / np.mean(d0 ** 2) == pytest.approx(2e-3, rel=0.03)
+        # independent of the signal: the draws agree on the clean part
+        assert abs(np.sum(diff * d0)) / np.sqrt(np.sum(diff ** 2) * np.sum(d0 ** 2)) < 0.05
+    # a folder keeps its draw: resuming it as another draw is refused before anything is written
+    with pytest.raises(InputError, match="noise draw 1 of suite tiny, not draw 2"):
+        make_suite("tiny", out, per_family=1, progress=False, noise_draw=2)
+    with pytest.raises(InputError, match="--noise-draw must be a non-negative integer"):
+        make_suite("tiny", str(tmp_path / "bad"), per_family=1, progress=False, noise_draw=-1)
+    assert not os.path.exists(tmp_path / "bad")
+
+
+def test_run_method_option_runs_only_the_methods_named(tiny_suite, tmp_path):
+    """``benchmark run --method dl``: the case holds the DL record alone, and a resume that names
+    other methods is refused (the folder keeps the methods it was started with)."""
+    from click.testing import CliRunner
+
+    from hybridfwi.cli.main import cli
+
+    out = str(tmp_path / "bench")
+    args = ["benchmark", "run", "--suite", tiny_suite, "--out", out, "--case", "flatvel-a-0", "--no-progress"]
+    r = CliRunner().invoke(cli, args + ["--method", "dl"])
+    assert r.exit_code == 0, r.output
+    with open(os.path.join(out, "cases", "flatvel-a-0", "results.json"), encoding="utf-8") as fh:
+        assert sorted(json.load(fh)["methods"]) == ["dl"]
+    r = CliRunner().invoke(cli, args + ["--method", "hybrid"])
+    assert r.exit_code == 2 and "other settings (methods)" in r.output and len(r.output.strip().splitlines()) == 1
+
+
 def test_a_run_of_one_case_keeps_the_other_finished_cases_in_the_aggregate(tiny_suite, tmp_path):
     """``--case X`` runs X alone but ``results.json`` covers every finished case (it once held X only)."""
     out = str(tmp_path / "bench")

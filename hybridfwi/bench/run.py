@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from hybridfwi import dist
-from hybridfwi.bench.suites import Case, read_suite
+from hybridfwi.bench.suites import METHODS, Case, read_suite
 from hybridfwi.errors import InputError
 from hybridfwi.hybrid.pipeline import HybridConfig
 from hybridfwi.workflow.runs import RunFolder
@@ -47,7 +47,7 @@ class SuiteRun:
     suite: str
     out: str
     hybrid: HybridConfig = field(default_factory=lambda: HybridConfig(device="cpu"))
-    methods: tuple = ("dl", "hybrid", "fwi_gradient", "fwi_smooth")
+    methods: tuple = METHODS
     jobs: int = 1
     progress: bool = True
     cases: list | None = None  # only these case ids (None: all)
@@ -250,7 +250,7 @@ def aggregate(manifest: dict, cases: list[Case], out: str) -> dict:
     families = sorted({c.family for c in cases}, key=[c.family for c in cases].index)
 
     def agg(ids: list[str]) -> dict:
-        order = ["dl", "hybrid", "fwi_gradient", "fwi_smooth"]
+        order = list(METHODS)
         names = {m for i in ids for m in per_case[i]["methods"]}
         methods = [m for m in order if m in names] + sorted(names - set(order))
         out_ = {"cases": len(ids), "methods": {}}

@@ -24,6 +24,11 @@ Suites (every model from the benchmark seed range, never reachable by training):
 
 Observed data: modelled on a grid twice as fine (``refine`` 2) at accuracy 8 (the inversion uses
 the inversion grid at accuracy 4), then white noise at 30 dB SNR with a per-case noise seed.
+
+``noise_draw`` J > 0 makes the same cases with another realisation of the noise (seed
+``k + NOISE_DRAW_STRIDE * J`` for the case at position k, against k for draw 0, the suite as
+published): the same true models and clean data, so rerunning a method on several draws shows how
+much of a per-case result is the luck of one noise realisation (``benchmarks/spread.py``).
 """
 
 from __future__ import annotations
@@ -41,7 +46,8 @@ from hybridfwi.errors import InputError
 from hybridfwi.io.atomic import atomic_save_npy, atomic_write_text
 from hybridfwi.synth import seeds
 
-__all__ = ["SUITES", "SUITE_FORMAT", "make_suite", "read_suite", "Case", "marmousi_path", "load_marmousi"]
+__all__ = ["SUITES", "SUITE_FORMAT", "make_suite", "read_suite", "Case", "marmousi_path", "load_marmousi", "noise_seed",
+           "NOISE_DRAW_STRIDE", "METHODS"]
 
 SUITE_FORMAT = "hybridfwi-suite/1"
 SUITES = ("openfwi-a", "openfwi-b", "ood", "marmousi", "tiny", "dev")
@@ -51,6 +57,10 @@ _BASE_SEED = {"openfwi-a": 100_000, "openfwi-b": 101_000, "ood": 102_000, "marmo
 PURPOSE = {name: ("validation" if name == "dev" else "benchmark") for name in SUITES}
 #: How observed data are made: finer grid, higher accuracy, noise.
 MODELLING = {"refine": 2, "accuracy": 8, "snr_db": 30.0, "inversion_accuracy": 4}
+#: The methods a suite run compares on every case, in the order they run and are reported.
+METHODS = ("dl", "hybrid", "fwi_gradient", "fwi_smooth")
+#: Noise seeds of draw J start at ``NOISE_DRAW_STRIDE * J`` (no suite has that many cases).
+NOISE_DRAW_STRIDE = 1_000_000
 
 
 @dataclass
@@ -210,8 +220,17 @@ def _true_model(spec: dict, geom: Geometry, marm: tuple | None) -> np.ndarray:
     return regrid_points(v, mg, z, x)
 
 
-def make_suite(name: str, out: str, per_family: int = 2, marmousi: str | None = None, progress: bool = True) -> dict:
-    """Make suite ``name`` in ``out`` (resumable: finished cases are kept); return its manifest."""
+def noise_seed(position: int, draw: int = 0) -> int:
+    """The noise seed of the case at ``position`` in a suite's list, for noise realisation ``draw``."""
+    return position + NOISE_DRAW_STRIDE * draw
+
+
+def make_suite(name: str, out: str, per_family: int = 2, marmousi: str | None = None, progress: bool = True,
+               noise_draw: int = 0) -> dict:
+    """Make suite ``name`` in ``out`` (resumable: finished cases are kept); return its manifest.
+
+    ``noise_draw`` 0 is the suite as published; J > 0 the same models and clean data with another
+    noise realisation (seed ``noise_seed(k, J)`` for the case at position k)."""
     from tqdm.auto import tqdm
 
     from hybridfwi.core.model import ShotRecord, VelocityModel
@@ -223,6 +242,8 @@ def make_suite(name: str, out: str, per_family: int = 2, marmousi: str | None = 
         raise InputError(f"unknown suite {name!r}; use one of {', '.join(SUITES)}")
     if isinstance(per_family, bool) or not isinstance(per_family, int) or per_family < 1:
         raise InputError(f"--cases must be a positive integer, got {per_family!r}")
+    if isinstance(noise_draw, bool) or not isinstance(noise_draw, int) or noise_draw < 0:
+        raise InputError(f"--noise-draw must be a non-negative integer (0: the published noise), got {noise_draw!r}")
     from hybridfwi.io.atomic import check_parent
 
     check_parent(out)
@@ -237,6 +258,9 @@ def make_suite(name: str, out: str, per_family: int = 2, marmousi: str | None = 
                 "seed_range": PURPOSE[name], "cases": specs,
                 "how": "observed data modelled on a grid 2x finer at accuracy 8 (inversion: the case grid at accuracy 4), "
                        "plus white Gaussian noise at 30 dB SNR (noise seed = the case's position in the list)"}
+    if noise_draw:  # draw 0's manifest stays as it always was, so its suites and results are unchanged
+        manifest["noise_draw"] = noise_draw
+        manifest["how"] = manifest["how"][:-1] + f" + {NOISE_DRAW_STRIDE:,} x {noise_draw}, noise draw {noise_draw})"
     mpath = os.path.join(out, "manifest.json")
     if os.path.isdir(out) and os.listdir(out):
         if not os.path.exists(mpath):
@@ -244,6 +268,9 @@ def make_suite(name: str, out: str, per_family: int = 2, marmousi: str | None = 
         old = read_suite(out, check_cases=False)[0]
         if old["suite"] != name or old["cases"] != json.loads(json.dumps(specs)) or old["modelling"] != MODELLING:
             raise InputError(f"--out {out!r} holds another suite ({old['suite']}); choose a new folder")
+        if old.get("noise_draw", 0) != noise_draw:
+            raise InputError(f"--out {out!r} holds noise draw {old.get('noise_draw', 0)} of suite {name}, not draw {noise_draw}; "
+                             f"choose a new folder")
     os.makedirs(os.path.join(out, "cases"), exist_ok=True)
     atomic_write_text(mpath, json.dumps({**manifest, "complete": False}, indent=2) + "\n")
     for k, spec in enumerate(tqdm(specs, desc=f"suite {name}", unit="case", disable=not progress)):
@@ -256,13 +283,13 @@ def make_suite(name: str, out: str, per_family: int = 2, marmousi: str | None = 
         fwd = ForwardConfig(accuracy=MODELLING["accuracy"], refine=MODELLING["refine"], max_vel=max(4500.0, float(np.ceil(v.max()))),
                             device="auto")
         data = forward_model(v, geom.grid, geom.survey, fwd)
-        data = add_noise(data, MODELLING["snr_db"], seed=k)
+        data = add_noise(data, MODELLING["snr_db"], seed=noise_seed(k, noise_draw))
         if not geom.survey.regular:
             data = data * geom.survey.receiver_mask[:, None, :]
         atomic_save_npy(os.path.join(folder, "true.npy"), v)
         write_model_segy(os.path.join(folder, "true.segy"), VelocityModel(v, geom.grid), note=f"benchmark {name} case {spec['id']}")
         write_shots(os.path.join(folder, "survey.segy"), ShotRecord(data, geom.survey), grid=geom.grid,
-                    note=f"benchmark {name} {spec['id']}: refine 2, accuracy 8, 30 dB")
+                    note=f"benchmark {name} {spec['id']}: refine 2, accuracy 8, 30 dB" + (f", noise draw {noise_draw}" if noise_draw else ""))
     manifest["complete"] = True
     atomic_write_text(mpath, json.dumps(manifest, indent=2) + "\n")
     return manifest

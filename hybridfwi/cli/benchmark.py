@@ -6,7 +6,7 @@ import click
 
 from hybridfwi.cli.output import echo
 
-from hybridfwi.bench.suites import SUITES
+from hybridfwi.bench.suites import METHODS, SUITES
 
 
 @click.group("benchmark")
@@ -20,13 +20,15 @@ def command():
 @click.option("--cases", type=click.IntRange(min=1), default=2, show_default=True, help="Cases per family (marmousi: fixed windows).")
 @click.option("--path", "marmousi", default=None, type=click.Path(dir_okay=False),
               help="marmousi: the Marmousi2 file [../shared/data/models/marmousi2_vp.bin].")
+@click.option("--noise-draw", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Noise realisation: 0 is the published suite; 1, 2, ... the same cases with other noise (to measure spread).")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def make(name, out, cases, marmousi, progress):
+def make(name, out, cases, marmousi, noise_draw, progress):
     """Write suite NAME's cases: observed data (finer grid, accuracy 8, 30 dB noise) and true models."""
     from hybridfwi.bench.suites import make_suite
 
-    m = make_suite(name, out, per_family=cases, marmousi=marmousi, progress=progress)
-    echo(f"suite {name}: {len(m['cases'])} case(s) in {out}")
+    m = make_suite(name, out, per_family=cases, marmousi=marmousi, progress=progress, noise_draw=noise_draw)
+    echo(f"suite {name}: {len(m['cases'])} case(s) in {out}" + (f" (noise draw {noise_draw})" if noise_draw else ""))
 
 
 @command.command("run")
@@ -37,10 +39,12 @@ def make(name, out, cases, marmousi, progress):
 @click.option("--iterations", type=click.IntRange(min=1), default=None, help="FWI iterations per band [invert's default].")
 @click.option("--physics-steps", type=click.IntRange(min=0), default=None, help="Physics-guided steps [invert's default].")
 @click.option("--case", "only", multiple=True, help="Only this case id (repeatable).")
-@click.option("--redo", multiple=True, type=click.Choice(["dl", "hybrid", "fwi_gradient", "fwi_smooth"]),
+@click.option("--redo", multiple=True, type=click.Choice(METHODS),
               help="Rerun this method in finished cases, keeping the others' results (repeatable; recorded in results.json).")
+@click.option("--method", "methods", multiple=True, type=click.Choice(METHODS),
+              help="Run only this method (repeatable) [all four]. A results folder keeps the methods it was started with.")
 @click.option("--progress/--no-progress", default=True, show_default=True)
-def run(suite, out, model, jobs, iterations, physics_steps, only, redo, progress):
+def run(suite, out, model, jobs, iterations, physics_steps, only, redo, methods, progress):
     """Run dl, hybrid, fwi_gradient and fwi_smooth on every case (with invert's defaults and one FWI
     budget); write OUT/results.json, OUT/results.md and figures. Finished cases are never redone."""
     from hybridfwi import dist
@@ -55,7 +59,7 @@ def run(suite, out, model, jobs, iterations, physics_steps, only, redo, progress
         h.pga_steps = physics_steps
     h.validate()  # e.g. --physics-steps that leave no FWI iteration: one line, exit 2, before any folder
     res = run_suite(SuiteRun(suite=suite, out=out, hybrid=h, jobs=jobs, progress=progress, cases=list(only) or None,
-                               redo=tuple(redo)))
+                               redo=tuple(redo), methods=tuple(m for m in METHODS if m in methods) or METHODS))
     if res:
         o = res["overall"]
         r = o["ratio_hybrid_to_fwi_gradient_rmse"]

@@ -53,6 +53,16 @@ def to_json(obj) -> str:
     return json.dumps(clean(obj), indent=2, allow_nan=False) + "\n"
 
 
+def _differences(a, b, prefix: str = "") -> list[str]:
+    """Dotted names of the settings that differ between two records (``hybrid.pga_lr``, ``methods``)."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in list(a) + [k for k in b if k not in a]:
+            out += _differences(a.get(k), b.get(k), f"{prefix}{k}.")
+        return out
+    return [] if a == b else [prefix[:-1]]
+
+
 class RunFolder:
     """One run's folder.
 
@@ -100,9 +110,12 @@ class RunFolder:
                     old = json.load(fh)
             except (OSError, UnicodeDecodeError, json.JSONDecodeError):
                 raise InputError(f"{marker} is damaged; choose another --out") from None
-            if old.get("kind") != self.kind or self._comparable(old.get("settings") or {}) != self._comparable(self.settings):
-                raise InputError(f"--out {p!r} holds a {old.get('kind')} run made with other settings; use the same options to "
-                                 f"resume it, or choose another --out")
+            before, now = self._comparable(old.get("settings") or {}), self._comparable(self.settings)
+            if old.get("kind") != self.kind or before != now:
+                which = _differences(before, now) if old.get("kind") == self.kind else []
+                named = f" ({', '.join(which[:4])}{', ...' if len(which) > 4 else ''})" if which else ""
+                raise InputError(f"--out {p!r} holds a {old.get('kind')} run made with other settings{named}; use the same options "
+                                 f"to resume it, or choose another --out")
         return self
 
     def create(self) -> "RunFolder":
