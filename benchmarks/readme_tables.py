@@ -213,6 +213,11 @@ def spread_block() -> str:
                 + "; worst " + ", ".join(f"{_f(pd[j]['hybrid_to_fwi_gradient_rmse_worst'], '{:.2f}')}" for j in sorted(pd, key=int))
                 + "; cases with the DL model below the 1-D start "
                 + ", ".join(f"{pd[j]['cases_dl_below_reference']} of {pd[j]['cases']}" for j in sorted(pd, key=int)) + ".", ""]
+        ad = r["summary"].get("across_draws")
+        if ad and ad.get("hybrid_rmse_max_over_min_median") is not None:
+            out += [f"How far a case's RMSE moves between draws (largest over smallest, median over the cases): DL "
+                    f"{ad['dl_rmse_max_over_min_median']:.2f}, hybrid {ad['hybrid_rmse_max_over_min_median']:.2f}, fwi_gradient "
+                    f"{ad['fwi_gradient_rmse_max_over_min_median']:.2f}.", ""]
         for cid, c in r.get("draw0_rerun", {}).items():
             t, k = c["today"], c["committed"]
             out += [f"Draw 0 of {cid} rerun with today's code ({c.get('machine')}): DL {t['dl_rmse_ms']:.0f}, hybrid "

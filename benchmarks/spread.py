@@ -74,6 +74,10 @@ def summarise(draws: dict[int, dict]) -> dict:
             "starts": {str(j): row["start"] for j, row in rows.items()},
             **{f"{m}_rmse_ms": _spread([row[f"{m}_rmse_ms"] for row in rows.values()]) for m in METHODS},
         }
+    # how far each method's RMSE moves between draws: max / min over the draws, median over the cases
+    moves = {m: [c[f"{m}_rmse_ms"]["max"] / c[f"{m}_rmse_ms"]["min"] for c in per_case.values()
+                 if c[f"{m}_rmse_ms"] and c[f"{m}_rmse_ms"]["n"] > 1 and c[f"{m}_rmse_ms"]["min"] > 0] for m in METHODS}
+    spread = {f"{m}_rmse_max_over_min_median": statistics.median(v) if v else None for m, v in moves.items()}
     per_draw = {}
     for j, d in draws.items():
         r = [row["hybrid_to_fwi_gradient_rmse"] for row in d.values() if row["hybrid_to_fwi_gradient_rmse"] is not None]
@@ -84,7 +88,7 @@ def summarise(draws: dict[int, dict]) -> dict:
                             "hybrid_to_dl_mae_worst": max(q) if q else None,
                             "cases_dl_below_reference": sum(1 for row in d.values() if None not in (row["dl_rmse_ms"], row["reference_rmse_ms"])
                                                             and row["dl_rmse_ms"] < row["reference_rmse_ms"])}
-    return {"per_case": per_case, "per_draw": per_draw}
+    return {"per_case": per_case, "per_draw": per_draw, "across_draws": spread}
 
 
 def _committed(suite: str) -> dict:
