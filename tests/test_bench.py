@@ -87,7 +87,8 @@ def test_a_noise_draw_is_the_same_cases_with_independent_noise_at_the_same_level
         diff = d1 - d0
         # n1 - n0 with n ~ N(0, P / 1000): power 2 P / 1000 (P: the clean power, within 0.1 % of d0's)
         assert np.mean(diff ** 2) / np.mean(d0 ** 2) == pytest.approx(2e-3, rel=0.03)
-        # independent of the signal: the draws agree on the clean part
+        # the difference holds no signal: its correlation with the data is a noise's (about -0.02), which
+        # a changed clean part (another model or modelling) would not give
         assert abs(np.sum(diff * d0)) / np.sqrt(np.sum(diff ** 2) * np.sum(d0 ** 2)) < 0.05
     # a folder keeps its draw: resuming it as another draw is refused before anything is written
     with pytest.raises(InputError, match="noise draw 1 of suite tiny, not draw 2"):
