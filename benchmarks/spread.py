@@ -17,7 +17,9 @@ the committed results::
 code, and this shows whether they still stand.
 
 Output: ``benchmarks/results/spread_<suite>.json`` (rewritten after every draw, so a killed run
-keeps what it finished; the suites and runs in ``--work`` resume where they stopped).
+keeps what it finished; the suites and runs in ``--work`` resume where they stopped). Per draw,
+``methods_wall_time_s_per_draw`` sums the methods' own wall times over the cases, read from their
+records, so a resumed draw still reports what its runs took.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ import json
 import os
 import statistics
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import RESULTS, machine  # noqa: E402
@@ -46,6 +47,17 @@ def _row(rec: dict) -> dict:
     row["hybrid_to_fwi_gradient_rmse"] = rec.get("ratio_hybrid_to_fwi_gradient_rmse")
     row["hybrid_to_dl_mae"] = rec.get("ratio_hybrid_to_dl_mae")
     return row
+
+
+def _dl_below_reference(row: dict) -> bool:
+    """The DL model's RMSE is below the 1-D reference's (the marmousi target)."""
+    return None not in (row["dl_rmse_ms"], row["reference_rmse_ms"]) and row["dl_rmse_ms"] < row["reference_rmse_ms"]
+
+
+def _compute_time(res: dict) -> float:
+    """Seconds the methods took on a draw, summed over its cases, from their own records (so a
+    resumed draw reports the time its runs took, not the time of the resume)."""
+    return float(sum(m.get("wall_time_s") or 0.0 for c in res["cases"].values() for m in c["methods"].values()))
 
 
 def _spread(values: list) -> dict | None:
@@ -69,8 +81,7 @@ def summarise(draws: dict[int, dict]) -> dict:
             "draws_above_1": sum(1 for x in r if x is not None and x > 1.0),
             "draws_at_most_0.7": sum(1 for x in r if x is not None and x <= 0.7),
             "hybrid_to_dl_mae": _spread([row["hybrid_to_dl_mae"] for row in rows.values()]),
-            "draws_dl_below_reference": sum(1 for row in rows.values() if None not in (row["dl_rmse_ms"], row["reference_rmse_ms"])
-                                            and row["dl_rmse_ms"] < row["reference_rmse_ms"]),
+            "draws_dl_below_reference": sum(map(_dl_below_reference, rows.values())),
             "starts": {str(j): row["start"] for j, row in rows.items()},
             **{f"{m}_rmse_ms": _spread([row[f"{m}_rmse_ms"] for row in rows.values()]) for m in METHODS},
         }
@@ -86,8 +97,7 @@ def summarise(draws: dict[int, dict]) -> dict:
                             "hybrid_to_fwi_gradient_rmse_median": statistics.median(r) if r else None,
                             "hybrid_to_fwi_gradient_rmse_worst": max(r) if r else None,
                             "hybrid_to_dl_mae_worst": max(q) if q else None,
-                            "cases_dl_below_reference": sum(1 for row in d.values() if None not in (row["dl_rmse_ms"], row["reference_rmse_ms"])
-                                                            and row["dl_rmse_ms"] < row["reference_rmse_ms"])}
+                            "cases_dl_below_reference": sum(map(_dl_below_reference, d.values()))}
     return {"per_case": per_case, "per_draw": per_draw, "across_draws": spread}
 
 
@@ -116,6 +126,7 @@ def main() -> None:
     from hybridfwi.bench.run import SuiteRun, _weights, run_suite
     from hybridfwi.bench.suites import make_suite
     from hybridfwi.hybrid.pipeline import HybridConfig
+    from hybridfwi.io.atomic import atomic_write_text
 
     torch.set_num_threads(int(os.environ.get("OMP_NUM_THREADS", "2")))
     out = args.out or os.path.join(RESULTS, f"spread_{args.suite}.json")
@@ -123,7 +134,7 @@ def main() -> None:
     settings = {"suite": args.suite, "cases_per_family": args.cases, "methods": list(METHODS), "draws": [0] + args.draws,
                 "hybrid": "invert's defaults (HybridConfig(device='cpu'))", "weights_sha256": _weights(None),
                 "draw_0": f"benchmarks/results/benchmark_{args.suite}/results.json (committed)"}
-    walls, rerun = {}, {}
+    times, rerun = {}, {}
     if os.path.exists(out):
         with open(out, encoding="utf-8") as fh:
             rerun = json.load(fh).get("draw0_rerun", {})
@@ -140,23 +151,18 @@ def main() -> None:
     for j in args.draws:
         suite_dir = os.path.join(args.work, f"suite_{args.suite}_draw{j}")
         run_dir = os.path.join(args.work, f"run_{args.suite}_draw{j}")
-        t0 = time.perf_counter()
         make_suite(args.suite, suite_dir, per_family=args.cases, marmousi=args.marmousi, noise_draw=j)
         res = run_suite(SuiteRun(suite=suite_dir, out=run_dir, hybrid=HybridConfig(device="cpu"), methods=METHODS))
-        walls[str(j)] = time.perf_counter() - t0
+        times[str(j)] = _compute_time(res)
         d = {c: _row(rec) for c, rec in res["cases"].items()}
         if set(d) != set(draws[0]):
             raise SystemExit(f"draw {j} has cases {sorted(d)}, the committed run {sorted(draws[0])}: give the --cases it was made with")
         draws[j] = d
         record = {"benchmark": f"spread_{args.suite}", "machine": machine(), "settings": settings,
-                  "wall_time_s_per_draw": walls, "summary": summarise(draws),
+                  "methods_wall_time_s_per_draw": times, "summary": summarise(draws),
                   "draws": {str(k): v for k, v in draws.items()}, "draw0_rerun": rerun}
-        tmp = out + ".tmp"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            json.dump(record, fh, indent=2)
-            fh.write("\n")
-        os.replace(tmp, out)
-        print(f"draw {j}: {len(d)} cases, {walls[str(j)]:.0f} s -> {out}")
+        atomic_write_text(out, json.dumps(record, indent=2) + "\n")
+        print(f"draw {j}: {len(d)} cases, the methods took {times[str(j)]:.0f} s -> {out}")
 
 
 if __name__ == "__main__":
