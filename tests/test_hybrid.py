@@ -5,10 +5,11 @@ import numpy as np
 import pytest
 from scipy.ndimage import gaussian_filter
 
-from hybridfwi.core import Grid, ShotRecord, WaterLayer
+from hybridfwi.core import Grid, ShotRecord, VelocityModel, WaterLayer
 from hybridfwi.hybrid.pipeline import HybridConfig, Prepared, fwi_config, run_hybrid
-from hybridfwi.hybrid.start import blend, choose_start, dl_start, reference_model, seabed_from_model
+from hybridfwi.hybrid.start import blend, choose_start, dl_start, evidence_over_reference, pick_start, reference_model, seabed_from_model
 from hybridfwi.inversion.config import FWIConfig
+from hybridfwi.inversion.fwi import data_misfit
 from hybridfwi.inversion.problem import build_problem
 from hybridfwi.io.reader import read_survey
 from hybridfwi.io.segy import write_shots
@@ -80,6 +81,61 @@ def test_safeguard_prefers_the_model_that_explains_the_data(small_problem):
     assert choose_start({"dl": nearer, "reference": bad, "blend 0.5": dl}, problem, fcfg).name == "dl"  # the tie, without the hedge
 
 
+def test_per_shot_shares_sum_to_the_total_and_locate_an_anomaly(small_problem):
+    """Each shot's share of the misfit comes from the same propagation and sums to the total; a slow
+    body under the first shot (x 0-120 m of 590) disturbs that shot's data most."""
+    problem, true = small_problem
+    fcfg = FWIConfig(**{**fwi_config(problem, HybridConfig(iterations=2, device="cpu")).to_dict(), "misfit": "envelope"})
+    v = true.copy()
+    v[5:15, 0:12] = 1500.0  # 50-150 m deep, under the shot at 50 m
+    shares, _ = data_misfit(VelocityModel(v, problem.grid), problem.record, fcfg, band_hz=fcfg.stages[0], per_shot=True)
+    total, _ = data_misfit(VelocityModel(v, problem.grid), problem.record, fcfg, band_hz=fcfg.stages[0])
+    assert shares.shape == (3,) and np.isclose(shares.sum(), total, rtol=1e-6)
+    assert shares.argmax() == 0 and shares[0] > 2 * shares[2]
+    exact, _ = data_misfit(VelocityModel(true, problem.grid), problem.record, fcfg, band_hz=fcfg.stages[0], per_shot=True)
+    assert exact.max() < 1e-3 * shares[0]  # the data were made on this grid: the true model explains them
+
+
+def test_evidence_over_reference_and_the_rule():
+    """Student's t of the paired per-shot differences, and the rule that a candidate replaces the
+    reference only when its lead holds shot after shot."""
+    ref = np.array([1.0, 1.0, 1.0, 1.0])
+    steady = np.array([0.5, 0.6, 0.4, 0.5])  # lower on every shot
+    lucky = np.array([0.1, 1.05, 1.05, 1.05])  # lower in total (3.25 < 4), from one shot only
+    t = evidence_over_reference({"reference": ref, "dl": steady, "blend 0.5": lucky})
+    d = ref - steady
+    assert np.isclose(t["dl"], d.mean() / (d.std(ddof=1) / 2.0))
+    d = ref - lucky
+    assert np.isclose(t["blend 0.5"], d.mean() / (d.std(ddof=1) / 2.0)) and 0 < t["blend 0.5"] < 1
+    assert evidence_over_reference({"reference": ref, "dl": ref - 0.1})["dl"] == np.inf  # every shot agrees exactly
+    assert evidence_over_reference({"reference": ref[:1], "dl": steady[:1]})["dl"] is None  # one shot: no test
+    # one steady candidate lets the start leave the reference; the totals then choose among the others
+    totals = {"reference": 4.0, "dl": float(steady.sum()), "blend 0.5": float(lucky.sum()) - 1.5}
+    assert pick_start(totals) == pick_start(totals, evidence=t, min_evidence=2.0) == "blend 0.5"
+    # a lead from one shot alone does not
+    assert pick_start({"reference": 4.0, "blend 0.5": 3.25}) == "blend 0.5"
+    assert pick_start({"reference": 4.0, "blend 0.5": 3.25}, evidence=t, min_evidence=2.0) == "reference"
+    assert pick_start({"reference": 4.0, "blend 0.5": 3.25}, evidence={"blend 0.5": None}, min_evidence=2.0) == "blend 0.5"
+
+
+def test_safeguard_keeps_the_reference_against_a_lead_from_one_shot(small_problem, monkeypatch):
+    """Through ``choose_start``: per-shot scores where the DL model leads in total on one shot's
+    strength keep the reference, with the reason on the console line and the ``t`` recorded."""
+    problem, true = small_problem
+    fcfg = fwi_config(problem, HybridConfig(iterations=2, device="cpu"))
+    shares = {1.0: np.array([1.0, 1.0, 1.0]), 2.0: np.array([0.2, 1.1, 1.1])}  # model value -> per-shot scores
+    import importlib
+
+    monkeypatch.setattr(importlib.import_module("hybridfwi.inversion.fwi"), "data_misfit",
+                        lambda model, *a, **k: (shares[float(model.values.flat[0])], None))
+    cands = {"dl": np.full_like(true, 2.0), "reference": np.full_like(true, 1.0)}
+    c = choose_start(cands, problem, fcfg, min_evidence=2.0)
+    assert c.name == "reference" and np.isclose(c.misfits["dl"], 2.4) and c.misfits["dl"] < c.misfits["reference"]
+    assert "no candidate does shot after shot" in c.message and 0 < c.evidence_record()["dl"] < 2.0
+    assert choose_start(cands, problem, fcfg).name == "dl"  # totals alone
+    assert HybridConfig().start_evidence == 2.0
+
+
 def test_run_hybrid_from_a_given_dl_model(small_problem):
     """The pipeline after the network: the safeguard keeps the better start, FWI refines it within the
     budget, and the curve runs from the start to the final model."""
@@ -112,7 +168,8 @@ def test_hybrid_config_is_checked():
 
     for bad, words in (({"adapt": "maybe"}, "--adapt"), ({"iterations": 0}, "--iterations"), ({"pga_steps": 5, "iterations": 5},
                        "--physics-steps"), ({"blends": (1.0,)}, "blend"), ({"blend_tolerance": -0.1}, "blend_tolerance"),
-                      ({"blend_tolerance": True}, "blend_tolerance"), ({"pga_warmup": -1}, "pga_warmup"),
+                      ({"blend_tolerance": True}, "blend_tolerance"),
+                      ({"start_evidence": -1.0}, "start_evidence"), ({"start_evidence": float("nan")}, "start_evidence"), ({"pga_warmup": -1}, "pga_warmup"),
                       ({"pga_warmup": 1.5}, "pga_warmup")):
         with pytest.raises(InputError, match=words):
             HybridConfig(**bad).validate()

@@ -149,6 +149,7 @@ def compare(problem: Problem, cfg: CompareConfig, true: np.ndarray | None = None
                         progress=progress, prepared=prep, pga_checkpoint=checkpoints.get("hybrid_pga"))
         finish("hybrid", hr.fwi.model.values, hr.curve, len(hr.curve) - 1, time.perf_counter() - t + t_prep,
                {"start": hr.choice.name if hr.choice else "dl", "start_misfits": hr.choice.misfits if hr.choice else None,
+                "start_evidence": hr.choice.evidence_record() if hr.choice else None,
                 "start_model": hr.start, "events": hr.fwi.events,
                 "physics_guided": None if hr.pga is None else hr.pga.summary()})
     if "fwi_smooth" in cfg.methods and true is not None:

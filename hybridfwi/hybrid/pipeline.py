@@ -70,6 +70,19 @@ class HybridConfig:
             hedge and 370 with it (``dev_network4.json``); no other dev case changes start at any
             margin up to 5 %. So the default is now 0: the hedge is off, and the blend is the start
             only when it scores lowest.
+        start_evidence: the start leaves the 1-D reference only when some candidate scores lower
+            shot after shot: Student's ``t`` of the paired per-shot score differences at least this
+            (:func:`~hybridfwi.hybrid.start.evidence_over_reference`); 0 compares the totals only.
+            Why: across noise draws of one test case (``spread_ood.json``, marine-streamer-0) the
+            start flipped between the blend and the reference on a lead of 2-3 % in total, so the
+            totals alone let another noise realisation decide. 2 is the conventional threshold, not
+            tuned. On the dev suite (validation seeds, 59 cases, ``start_evidence_dev.json``, and the
+            same cases with another noise draw, ``start_evidence_dev_draw1.json``) it changes no start:
+            every dev case whose start leaves the reference has a candidate at ``t`` >= 2.8. A first
+            formulation, which held back each candidate under 2 on its own, changed one dev case
+            (gradient-5: the blend instead of the DL model, t 1.98) and lost there, hybrid 777 against
+            199 m/s (``dev_start_evidence_first_rule.json``): the test now only decides whether the
+            start leaves the reference, and the totals choose among the rest as before.
         pga_steps: physics-guided adaptation steps before pixel FWI (taken from the first band's budget);
             None: all of the first band but its last iteration (14 of 15; none when ``iterations`` is 1).
             Chosen on the dev suite (validation seeds, ``benchmarks/results/dev_choices.json``): the
@@ -177,6 +190,7 @@ class HybridConfig:
     safeguard: bool = True
     blends: tuple = (0.5,)
     blend_tolerance: float = 0.0
+    start_evidence: float = 2.0
     pga_steps: int | None = None
     pga_lr: float = 3e-3
     pga_rank: int = 4
@@ -247,6 +261,10 @@ class HybridConfig:
                              f"got {self.pga_keep!r}")
         if self.pga_misfit not in (None, "l2", "gc", "envelope"):
             raise InputError(f"pga_misfit must be l2, gc, envelope or None (the FWI's), got {self.pga_misfit!r}")
+        e = self.start_evidence
+        if isinstance(e, bool) or not isinstance(e, (int, float)) or not (np.isfinite(e) and e >= 0.0):
+            raise InputError(f"start_evidence must be a number >= 0 (a t statistic over the shots; 0 compares totals only), "
+                             f"got {e!r}")
         t = self.blend_tolerance
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not (np.isfinite(t) and 0.0 <= t <= 1.0):
             raise InputError(f"blend_tolerance must be a number from 0 to 1 (a relative misfit difference), got {t!r}")
@@ -260,7 +278,7 @@ class HybridConfig:
 
 #: HybridConfig fields only the hybrid reads (no other ``compare`` method): a benchmark may redo the
 #: hybrid alone after one of them changed.
-HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "pga_steps", "pga_lr", "pga_rank", "pga_modules", "pga_bands", "pga_misfit", "pga_holdout",
+HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "start_evidence", "pga_steps", "pga_lr", "pga_rank", "pga_modules", "pga_bands", "pga_misfit", "pga_holdout",
                "pga_holdout_bands", "pga_warmup", "pga_keep", "pga_from_blend")
 
 #: HybridConfig fields that change the DL prediction, read by the ``dl`` method and the hybrid only: a
@@ -441,7 +459,7 @@ def safeguard_start(problem: Problem, prep: Prepared, cfg: HybridConfig) -> tupl
     if not cfg.safeguard:
         return None, "dl", prep.dl, prep.wavelet
     cands = start_candidates(prep.reference, prep.dl, cfg.blends, problem.water, problem.grid.z)
-    choice = choose_start(cands, problem, prep.fcfg, blend_tolerance=cfg.blend_tolerance)
+    choice = choose_start(cands, problem, prep.fcfg, blend_tolerance=cfg.blend_tolerance, min_evidence=cfg.start_evidence)
     wavelet = prep.wavelet
     if choice.wavelets.get(choice.name) is not None and problem.estimate_wavelet:
         wavelet = choice.wavelets[choice.name]

@@ -149,13 +149,14 @@ def estimate_wavelet_in(model: np.ndarray | torch.Tensor, grid: Grid, observed: 
 
 
 def data_misfit(model: VelocityModel, observed: ShotRecord, cfg: FWIConfig, wavelet: np.ndarray | None = None,
-                band_hz: float | None = None, estimate: bool = False) -> tuple[float, np.ndarray]:
+                band_hz: float | None = None, estimate: bool = False, per_shot: bool = False) -> tuple:
     """Data misfit of ``model`` (normalised, as in the inversion) in one band (default: full band,
     with ``cfg.low_cut``), and the wavelet used.
 
     With ``estimate`` the wavelet is first estimated by least squares in this very model (what a
     fair comparison of models needs when the source is unknown); otherwise ``wavelet`` (default:
-    the survey's) is used as it is.
+    the survey's) is used as it is. With ``per_shot`` the misfit is each shot's share, an array
+    ``(n_shots,)`` summing to the total (from the same propagation).
     """
     device = resolve_device(dist.device_for(cfg.device))
     s = observed.survey
@@ -164,7 +165,7 @@ def data_misfit(model: VelocityModel, observed: ShotRecord, cfg: FWIConfig, wave
     w = s.wavelet.array(s.nt, s.dt) if wavelet is None else np.asarray(wavelet, np.float32)
     resp = band_response(Band(high=band_hz, low=cfg.low_cut), s.nt, s.dt)
     mine = dist.shard(s.n_shots)
-    total = torch.zeros(1, dtype=torch.float64)
+    shares = torch.zeros(s.n_shots, dtype=torch.float64)
     obs_all = torch.as_tensor(apply_band(observed.data, resp, axis=1))
     mask_all = trace_mask(s, model.grid, cfg, "cpu")
     scale = misfit_scale(cfg.misfit, obs_all, mask_all)
@@ -173,9 +174,9 @@ def data_misfit(model: VelocityModel, observed: ShotRecord, cfg: FWIConfig, wave
             d = simulate(torch.as_tensor(model.values, device=device), model.grid, s, forward_config(cfg, device), shots=mine,
                          source_amplitudes=torch.as_tensor(w, device=device), **_deepwave_options(cfg))
             m = None if mask_all is None else mask_all[mine].to(device)
-            total += float(misfit(cfg.misfit, apply_band(d, resp), obs_all[mine].to(device), scale, m))
-    dist.all_reduce(total)
-    return float(total), w
+            shares[list(mine)] = misfit(cfg.misfit, apply_band(d, resp), obs_all[mine].to(device), scale, m, per_shot=True).double().cpu()
+    dist.all_reduce(shares)
+    return (shares.numpy() if per_shot else float(shares.sum())), w
 
 
 class FWI:

@@ -33,12 +33,12 @@ def _per_trace(name: str, m: torch.Tensor, o: torch.Tensor) -> torch.Tensor:
     raise InputError(f"unknown misfit {name!r}; use one of {', '.join(MISFITS)}")
 
 
-def _reduce(per_trace: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+def _reduce(per_trace: torch.Tensor, mask: torch.Tensor | None, per_shot: bool = False) -> torch.Tensor:
     if per_trace.ndim > 2:  # l2/envelope keep the time axis with reduction="none"
         per_trace = per_trace.sum(-1)
     if mask is not None:
         per_trace = per_trace * mask.to(per_trace.dtype)
-    return per_trace.sum()
+    return per_trace.sum(-1) if per_shot else per_trace.sum()
 
 
 def misfit_scale(name: str, observed: torch.Tensor, mask: torch.Tensor | None = None) -> float:
@@ -54,11 +54,12 @@ def misfit_scale(name: str, observed: torch.Tensor, mask: torch.Tensor | None = 
 
 
 def misfit(name: str, modelled: torch.Tensor, observed: torch.Tensor, scale: float = 1.0,
-           mask: torch.Tensor | None = None) -> torch.Tensor:
+           mask: torch.Tensor | None = None, per_shot: bool = False) -> torch.Tensor:
     """Misfit ``name`` summed over (unmasked) traces, divided by ``scale``.
 
     ``l2``: squared differences; ``gc``: one minus the trace-wise normalised (global) correlation;
     ``envelope``: squared differences of Hilbert envelopes. ``mask``: ``(shots, receivers)`` bool or
-    0/1, broadcastable to the traces; masked traces count for nothing.
+    0/1, broadcastable to the traces; masked traces count for nothing. With ``per_shot`` the result
+    is each shot's share ``(shots,)`` (same ``scale``: the shares sum to the total).
     """
-    return _reduce(_per_trace(name, _traces(modelled), _traces(observed)), mask) / scale
+    return _reduce(_per_trace(name, _traces(modelled), _traces(observed)), mask, per_shot) / scale

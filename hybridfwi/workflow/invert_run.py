@@ -134,6 +134,7 @@ def run_invert(run: InvertRun) -> dict:
         "data_misfit_physics": misfits.get("physics"),
         "data_misfit_refined": misfits["refined"],
         "start": {"chosen": res.choice.name if res.choice else "dl", "low_band_misfits": res.choice.misfits if res.choice else None,
+                  "evidence_over_reference": res.choice.evidence_record() if res.choice else None,
                   "band_hz": res.choice.band_hz if res.choice else None, "message": res.choice.message if res.choice else None},
         "physics_guided": None if res.pga is None else res.pga.summary(),
         "wavelet": {"file": "fwi/wavelet.npy", "dt_s": prep.record.survey.dt, "figure": "wavelet.png", "estimated": estimate},
