@@ -78,7 +78,7 @@ class HybridConfig:
             totals alone let another noise realisation decide. 2 is the conventional threshold, not
             tuned. On the dev suite (validation seeds, 59 cases, ``start_evidence_dev.json``, and the
             same cases with another noise draw, ``start_evidence_dev_draw1.json``) it changes no start:
-            every dev case whose start leaves the reference has a candidate at ``t`` >= 2.8. A first
+            every dev case whose start leaves the reference has a candidate at ``t`` >= 3.1. A first
             formulation, which held back each candidate under 2 on its own, changed one dev case
             (gradient-5: the blend instead of the DL model, t 1.98) and lost there, hybrid 777 against
             199 m/s (``dev_start_evidence_first_rule.json``): the test now only decides whether the
