@@ -149,7 +149,7 @@ def estimate_wavelet_in(model: np.ndarray | torch.Tensor, grid: Grid, observed: 
 
 
 def data_misfit(model: VelocityModel, observed: ShotRecord, cfg: FWIConfig, wavelet: np.ndarray | None = None,
-                band_hz: float | None = None, estimate: bool = False, per_shot: bool = False) -> tuple:
+                band_hz: float | None = None, estimate: bool = False, per_shot: bool = False) -> tuple[float | np.ndarray, np.ndarray]:
     """Data misfit of ``model`` (normalised, as in the inversion) in one band (default: full band,
     with ``cfg.low_cut``), and the wavelet used.
 
