@@ -87,7 +87,9 @@ def read_dev_suite(path: str, script: str):
 
     manifest, cases = read_suite(path)
     if manifest.get("seed_range") != "validation":
-        sys.exit(f"{script}: defaults are chosen on validation seeds only; give a dev suite (benchmark make --suite dev)")
+        print(f"{script}: defaults are chosen on validation seeds only; give a dev suite (benchmark make --suite dev)",
+              file=sys.stderr)
+        sys.exit(2)
     return manifest, cases
 
 

@@ -545,7 +545,23 @@ def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypat
     monkeypatch.setattr(sys.modules["hybridfwi.inversion.fwi"], "data_misfit", lambda *a, **k: (next(monkey),))
     held = pga_mod._held_out(problem, three, near, far, [4.0] * 3, "all")
     assert held["bands"] == [[6.0, 1.0, 0.5], [10.0, 1.0, 2.0]] and not held["kept"]
+    # shot after shot (holdout_evidence): a total fall carried by one shot is not enough
+    shares = iter([np.array([1.0, 1.0, 1.0, 1.0]), np.array([0.2, 1.05, 1.0, 0.98])])  # start, adapted
+    monkeypatch.setattr(sys.modules["hybridfwi.inversion.fwi"], "data_misfit", lambda *a, **k: (next(shares),))
+    held = pga_mod._held_out(problem, prep, near, far, [6.0] * 3, "next", 2.0)
+    d = np.array([0.8, -0.05, 0.0, 0.02])
+    assert held["evidence"][0] == pytest.approx(d.mean() / (d.std(ddof=1) / 2.0), abs=1e-3)  # t of the paired falls, about 1
+    assert held["start"] == pytest.approx(4.0) and held["adapted"] == pytest.approx(3.23)  # fell in total ...
+    assert not held["kept"] and held["min_evidence"] == 2.0  # ... but not shot after shot
+    shares = iter([np.array([1.0, 1.0, 1.0, 1.0]), np.array([0.2, 1.05, 1.0, 0.98])])
+    assert pga_mod._held_out(problem, prep, near, far, [6.0] * 3, "next", 0.0)["kept"]  # 0: the total decides
+    shares = iter([np.array([1.0, 1.0, 1.0, 1.0]), np.array([0.7, 0.8, 0.75, 0.72])])  # every shot fell
+    held = pga_mod._held_out(problem, prep, near, far, [6.0] * 3, "next", 2.0)
+    assert held["kept"] and held["evidence"][0] > 9
     monkeypatch.undo()
+    # the real propagations: the move toward the truth falls shot after shot
+    held = pga_mod._held_out(problem, prep, far, near, [6.0] * 3, "next", 2.0)
+    assert held["kept"] and held["evidence"][0] >= 2.0
     with pytest.raises(InputError, match="held-out bands"):
         pga_mod._held_out(problem, three, near, far, [4.0], "some")
 
@@ -573,6 +589,17 @@ def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypat
         HybridConfig(pga_holdout="yes").validate()
     with pytest.raises(InputError, match="pga_holdout_bands"):
         HybridConfig(pga_holdout_bands="every").validate()
+    assert HybridConfig(pga_holdout_evidence=2.0).pga_config().holdout_evidence == 2.0
+    for bad in (-1.0, float("nan"), True):
+        with pytest.raises(InputError, match="pga_holdout_evidence must be a number >= 0"):
+            HybridConfig(pga_holdout_evidence=bad).validate()
+    # a check that drops a total fall for want of evidence says so
+    monkeypatch.setattr(pga_mod, "_held_out", lambda *a: {"band_hz": 10.0, "misfit": "envelope", "start": 2.0, "adapted": 1.5,
+                                                          "bands": [[10.0, 2.0, 1.5]], "evidence": [0.9], "min_evidence": 2.0,
+                                                          "kept": False})
+    res = run_hybrid(problem, cfg, log=None, progress=False, prepared=prep)
+    assert any("fell in total but not shot after shot (t 0.90" in e and "under 2" in e for e in res.pga.events)
+    np.testing.assert_array_equal(res.fwi_start, res.start)
 
 
 def test_physics_guided_learning_rate_warms_up(tiny_data, tiny_base, tmp_path):

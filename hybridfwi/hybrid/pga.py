@@ -66,7 +66,10 @@ class PGAConfig:
     model the steps hand on: ``"best"`` (the iterate of lowest misfit in the last fitted band) or
     ``"mean"`` (the mean velocity of the iterates after steps 1 to ``steps``, an average that damps
     the step-to-step swings of the model; kept when its misfit in the last fitted band is below the
-    start's, the start otherwise). Either is then put to the held-out check."""
+    start's, the start otherwise). Either is then put to the held-out check. ``holdout_evidence``:
+    with a value above 0 the check also asks the fall to hold shot after shot, Student's ``t`` of the
+    paired per-shot differences (start minus adapted, :func:`~hybridfwi.hybrid.start.evidence_over_reference`)
+    at least this large in each band scored; 0: the total falling is enough."""
 
     steps: int = 8
     lr: float = 3e-3
@@ -78,6 +81,7 @@ class PGAConfig:
     holdout_bands: str = "next"
     warmup: int = 0
     keep: str = "best"
+    holdout_evidence: float = 0.0
 
     def lr_at(self, step: int) -> float:
         """Adam's learning rate at step ``step`` (0-based)."""
@@ -285,16 +289,20 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
             best = (val, vn, len(history))
     held = None
     if cfg.holdout and best[2] > 0:
-        held = _held_out(problem, prep, start, best[1], schedule, cfg.holdout_bands)
+        held = _held_out(problem, prep, start, best[1], schedule, cfg.holdout_bands, cfg.holdout_evidence)
         scored = held.get("bands") or [[held["band_hz"], held["start"], held["adapted"]]]
         moves = ", ".join(f"{_hz(b)} band {a:.4g} -> {c:.4g}" for b, a, c in scored)
         if held["kept"]:
             events.append(f"held-out check: {held['misfit']} misfit fell ({moves}); the adapted model goes on")
         else:
             rose = [_hz(b) for b, a, c in scored if c >= a]
-            events.append(f"held-out check: {held['misfit']} misfit rose in the {' and '.join(rose)} band"
-                          f"{'s' if len(rose) > 1 else ''} ({moves}); FWI starts "
-                          f"from the unadapted start")
+            if rose:
+                why = f"{held['misfit']} misfit rose in the {' and '.join(rose)} band{'s' if len(rose) > 1 else ''}"
+            else:
+                t = min(x for x in held["evidence"] if x is not None)
+                why = (f"{held['misfit']} misfit fell in total but not shot after shot (t {t:.2f} over "
+                       f"{problem.record.survey.n_shots} shots, under {held['min_evidence']:g})")
+            events.append(f"held-out check: {why} ({moves}); FWI starts from the unadapted start")
             with torch.no_grad():  # the start's misfit in the last fitted band, for the curve
                 val0 = summed(data_misfit(torch.as_tensor(np.asarray(start, np.float32), device=device), last))
             best = (val0, np.asarray(start, np.float32), 0)
@@ -320,15 +328,20 @@ def _hz(band) -> str:
     return "full" if band is None else f"{band:g} Hz"
 
 
-def _held_out(problem, prep, start: np.ndarray, adapted: np.ndarray, schedule: list, bands: str = "next") -> dict:
+def _held_out(problem, prep, start: np.ndarray, adapted: np.ndarray, schedule: list, bands: str = "next",
+              min_evidence: float = 0.0) -> dict:
     """Score ``start`` and ``adapted`` as the safeguard scores starts (its misfit, each model with its
     own least-squares wavelet when the source is unknown), in the first FWI band after those the
     steps fitted (``bands="next"``) or in every FWI band after them (``"all"``; the adapted model is
     kept only when its misfit fell in each); the top band when the steps fitted every band. A
     wavelet estimated in one of the two would favour it. ``band_hz``, ``start`` and ``adapted`` are
-    the first scored band's; ``bands`` lists every scored band as ``[band_hz, start, adapted]``."""
+    the first scored band's; ``bands`` lists every scored band as ``[band_hz, start, adapted]``;
+    ``evidence`` each band's ``t`` of the per-shot falls (None with one shot; rounded to 3 decimals,
+    an infinite ``t`` written as +-1e6). With ``min_evidence``
+    above 0 the adapted model is kept only when, in each band, its misfit fell and ``t`` reaches it
+    (a single shot, no test: the fall alone)."""
     from hybridfwi.core import VelocityModel
-    from hybridfwi.hybrid.start import SCORE_MISFIT
+    from hybridfwi.hybrid.start import SCORE_MISFIT, evidence_over_reference
     from hybridfwi.inversion.config import FWIConfig
     from hybridfwi.inversion.fwi import data_misfit
 
@@ -338,14 +351,20 @@ def _held_out(problem, prep, start: np.ndarray, adapted: np.ndarray, schedule: l
     fitted = max(stages.index(b) for b in set(schedule)) if schedule else 0
     later = stages[fitted + 1:] or stages[-1:]
     cfg = FWIConfig(**{**prep.fcfg.to_dict(), "misfit": SCORE_MISFIT})
-    scored = []
+    scored, ts = [], []
     for band in (later if bands == "all" else later[:1]):
-        a, b = (float(data_misfit(VelocityModel(np.asarray(v, np.float32), problem.grid), problem.record, cfg, band_hz=band,
-                                  estimate=problem.estimate_wavelet)[0]) for v in (start, adapted))
-        scored.append([band, a, b])
+        a, b = (np.asarray(data_misfit(VelocityModel(np.asarray(v, np.float32), problem.grid), problem.record, cfg, band_hz=band,
+                                       estimate=problem.estimate_wavelet, per_shot=True)[0], np.float64) for v in (start, adapted))
+        scored.append([band, float(a.sum()), float(b.sum())])
+        ts.append(evidence_over_reference({"reference": a, "adapted": b})["adapted"])
     band, a, b = scored[0]
-    return {"band_hz": band, "misfit": SCORE_MISFIT, "start": a, "adapted": b, "bands": scored,
-            "kept": all(x[2] < x[1] for x in scored)}
+    kept = all(x[2] < x[1] for x in scored)
+    if min_evidence > 0:
+        kept = kept and all(t is None or t >= min_evidence for t in ts)
+    rec = [None if t is None else round(float(np.clip(t, -1e6, 1e6)), 3) for t in ts]  # JSON-safe (an exact tie of
+    # every shot gives an infinite t)
+    return {"band_hz": band, "misfit": SCORE_MISFIT, "start": a, "adapted": b, "bands": scored, "evidence": rec,
+            "min_evidence": float(min_evidence), "kept": kept}
 
 
 def _blend_weight(start: np.ndarray, prep) -> float:

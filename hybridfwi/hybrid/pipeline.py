@@ -135,6 +135,16 @@ class HybridConfig:
             summed RMSE (1428 against 1600). ``all`` was the default for one rerun on 2026-11-27,
             chosen on 21 cases (three differing); it lost on in-distribution test cases the dev suite
             did not then hold, which prompted the widening (every OpenFWI family now has a dev case).
+        pga_holdout_evidence: the held-out check keeps the adapted model only when its fall also holds
+            shot after shot, Student's ``t`` of the paired per-shot falls at least this large (the
+            start's test, ``start_evidence``, put on the check); 0: the total falling is enough. The
+            ``t`` is recorded either way (``physics_guided.held_out.evidence``). 0 by default: 2 was
+            measured on the dev suite's 27 cases (``benchmarks/results/pga_evidence_dev27.json``,
+            validation seeds, with the motivation from a test suite's noise draws, ``spread_ood.json``)
+            and lost. It changed six decisions, each time dropping a result that had lowered the RMSE
+            (marine-streamer-3 256 -> 131 m/s at t 1.5, flatfault-a-0 314 -> 255 at 1.7, gas-0 190 ->
+            153 at 0.9, salt-1, style-b-0, gas-1), and the check's agreement with the RMSE fell from 18
+            of 27 cases to 12. A fall the shots do not share evenly is still, on dev, more often right.
         pga_warmup: the physics-guided steps' learning rate grows linearly over this many first steps
             (0: the full rate from the first step). Adam's first step moves every LoRA weight by about
             the full rate, and on OpenFWI-geometry cases the first step throws the model far off
@@ -199,6 +209,7 @@ class HybridConfig:
     pga_misfit: str | None = None
     pga_holdout: bool = True
     pga_holdout_bands: str = "next"
+    pga_holdout_evidence: float = 0.0
     pga_warmup: int = 0
     pga_keep: str = "best"
     dl_flip: bool = False
@@ -229,7 +240,8 @@ class HybridConfig:
         return PGAConfig(steps=self.physics_steps, lr=self.pga_lr, rank=self.pga_rank, modules=self.pga_modules,
                          bands=self.pga_bands, misfit=self.pga_misfit,
                          holdout=self.pga_holdout if holdout is None else holdout,
-                         holdout_bands=self.pga_holdout_bands, warmup=self.pga_warmup, keep=self.pga_keep)
+                         holdout_bands=self.pga_holdout_bands, holdout_evidence=self.pga_holdout_evidence,
+                         warmup=self.pga_warmup, keep=self.pga_keep)
 
     @property
     def physics_steps(self) -> int:
@@ -261,10 +273,11 @@ class HybridConfig:
                              f"got {self.pga_keep!r}")
         if self.pga_misfit not in (None, "l2", "gc", "envelope"):
             raise InputError(f"pga_misfit must be l2, gc, envelope or None (the FWI's), got {self.pga_misfit!r}")
-        e = self.start_evidence
-        if isinstance(e, bool) or not isinstance(e, (int, float)) or not (np.isfinite(e) and e >= 0.0):
-            raise InputError(f"start_evidence must be a number >= 0 (a t statistic over the shots; 0 compares totals only), "
-                             f"got {e!r}")
+        for name in ("start_evidence", "pga_holdout_evidence"):
+            e = getattr(self, name)
+            if isinstance(e, bool) or not isinstance(e, (int, float)) or not (np.isfinite(e) and e >= 0.0):
+                raise InputError(f"{name} must be a number >= 0 (a t statistic over the shots; 0 compares totals only), "
+                                 f"got {e!r}")
         t = self.blend_tolerance
         if isinstance(t, bool) or not isinstance(t, (int, float)) or not (np.isfinite(t) and 0.0 <= t <= 1.0):
             raise InputError(f"blend_tolerance must be a number from 0 to 1 (a relative misfit difference), got {t!r}")
@@ -279,7 +292,7 @@ class HybridConfig:
 #: HybridConfig fields only the hybrid reads (no other ``compare`` method): a benchmark may redo the
 #: hybrid alone after one of them changed.
 HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "start_evidence", "pga_steps", "pga_lr", "pga_rank", "pga_modules", "pga_bands", "pga_misfit", "pga_holdout",
-               "pga_holdout_bands", "pga_warmup", "pga_keep", "pga_from_blend")
+               "pga_holdout_bands", "pga_holdout_evidence", "pga_warmup", "pga_keep", "pga_from_blend")
 
 #: HybridConfig fields that change the DL prediction, read by the ``dl`` method and the hybrid only: a
 #: benchmark may redo those two alone after one of them changed.
