@@ -57,8 +57,9 @@ def run_fwi(geometry: Geometry) -> dict:
     cfg = FWIConfig(iterations=2, estimate_wavelet=True, device="cpu")
     res = FWI(rec, init, cfg, true=true).run(progress=False)
     m, _ = data_misfit(res.model, rec, cfg, res.wavelet, estimate=True)
+    shares, _ = data_misfit(res.model, rec, cfg, res.wavelet, estimate=True, per_shot=True)  # each rank: its own shots
     return {"model": res.model.values, "wavelet": res.wavelet, "misfits": np.array([h["misfit"] for h in res.history]),
-            "final_misfit": np.array(res.final_misfit), "data_misfit": np.array(m)}
+            "final_misfit": np.array(res.final_misfit), "data_misfit": np.array(m), "per_shot": np.asarray(shares)}
 
 
 class Stop(Exception):

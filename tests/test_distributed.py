@@ -120,6 +120,11 @@ def test_fwi_matches_one_process(geometry_file, two):
     # misfits are small residual energies: a 1e-6 change of the model moves them by ~1e-5 relative
     for key in ("misfits", "final_misfit", "data_misfit"):
         np.testing.assert_allclose(got[key], ref[key], rtol=1e-4, err_msg=key)
+    # per-shot shares: each rank computed its own shots (rank 0 shots 0 and 2, rank 1 shot 1), summed
+    # across ranks; every shot's share is there once, as in one process, and they add up to the total
+    assert got["per_shot"].shape == (3,) and np.all(got["per_shot"] > 0)
+    np.testing.assert_allclose(got["per_shot"], ref["per_shot"], rtol=1e-4)
+    np.testing.assert_allclose(got["per_shot"].sum(), got["data_misfit"], rtol=1e-3)
 
 
 def _states(a, b):
