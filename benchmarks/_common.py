@@ -162,6 +162,25 @@ def dev_case_run(doc: str, script: str, out_name: str):
     return args, manifest, rows, todo()
 
 
+def start_and_pga(c, true, problem, hc, prep):
+    """The safeguard's start and the physics-guided stage from it (held-out check off), exactly as
+    ``invert`` runs them: ``(row, start, pga_config, result)``. ``row`` has the case, its bands, the
+    start's name and RMSE, ``rmse_pga`` (None when the start is the 1-D reference: no steps run from
+    it, and ``result`` is None) and ``best_step``."""
+    from hybridfwi.hybrid.pga import physics_adapt
+    from hybridfwi.hybrid.pipeline import safeguard_start
+    from hybridfwi.metrics import rmse
+
+    choice, _, start, wavelet = safeguard_start(problem, prep, hc)
+    row = {"case": c.id, "family": c.family, "bands_hz": list(prep.fcfg.stages), "start": choice.name,
+           "rmse_start": float(rmse(start, true)), "rmse_pga": None}
+    pc, res = hc.pga_config(holdout=False), None
+    if choice.name != "reference":  # as in run_hybrid: no physics-guided steps from the 1-D reference
+        res = physics_adapt(problem, prep, pc, start, wavelet, progress=False)
+        row.update(rmse_pga=float(rmse(res.velocity, true)), best_step=int(res.best_step))
+    return row, start, pc, res
+
+
 def band_misfits(v, problem, cfg) -> list[float]:
     """Data misfit (``cfg.misfit``) of model ``v`` (``(nz, nx)`` m/s) in each FWI band of ``cfg``, with
     its own least-squares wavelet when the source is unknown (as the safeguard scores starts)."""

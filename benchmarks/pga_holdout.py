@@ -35,11 +35,7 @@ import time
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import dev_case_run, misfit_table, save_rows  # noqa: E402
-
-from hybridfwi.hybrid.pga import physics_adapt  # noqa: E402
-from hybridfwi.hybrid.pipeline import safeguard_start  # noqa: E402
-from hybridfwi.metrics import rmse  # noqa: E402
+from _common import dev_case_run, misfit_table, save_rows, start_and_pga  # noqa: E402
 
 
 def summary(rows: list[dict]) -> dict:
@@ -82,13 +78,9 @@ def main() -> None:
     args, manifest, rows, todo = dev_case_run(__doc__, "pga_holdout.py", "pga_holdout_dev.json")
     for c, true, problem, hc, prep in todo:
         t = time.time()
-        choice, _, start, wavelet = safeguard_start(problem, prep, hc)
-        row = {"case": c.id, "family": c.family, "bands_hz": list(prep.fcfg.stages), "start": choice.name,
-               "rmse_start": rmse(start, true), "rmse_pga": None}
-        if choice.name != "reference":  # as in run_hybrid: no physics-guided steps from the 1-D reference
-            res = physics_adapt(problem, prep, hc.pga_config(holdout=False), start, wavelet, progress=False)
-            scores = misfit_table({"start": start, "pga": res.velocity}, problem, prep.fcfg)
-            row.update(rmse_pga=rmse(res.velocity, true), best_step=res.best_step, scores=scores)
+        row, start, _, res = start_and_pga(c, true, problem, hc, prep)
+        if res is not None:
+            row["scores"] = misfit_table({"start": start, "pga": res.velocity}, problem, prep.fcfg)
         row["wall_time_s"] = time.time() - t
         rows.append(row)
         print(json.dumps({k: row[k] for k in ("case", "start", "rmse_start", "rmse_pga")}), flush=True)

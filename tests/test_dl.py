@@ -598,7 +598,8 @@ def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypat
                                                           "bands": [[10.0, 2.0, 1.5]], "evidence": [0.9], "min_evidence": 2.0,
                                                           "kept": False})
     res = run_hybrid(problem, cfg, log=None, progress=False, prepared=prep)
-    assert any("fell in total but not shot after shot (t 0.90" in e and "under 2" in e for e in res.pga.events)
+    assert any("fell in total but not shot after shot (t under 2) (10 Hz band 2 -> 1.5; shot by shot t 0.90 over" in e
+               for e in res.pga.events)
     np.testing.assert_array_equal(res.fwi_start, res.start)
 
 
