@@ -144,7 +144,12 @@ class HybridConfig:
             and lost. It changed six decisions, each time dropping a result that had lowered the RMSE
             (marine-streamer-3 256 -> 131 m/s at t 1.5, flatfault-a-0 314 -> 255 at 1.7, gas-0 190 ->
             153 at 0.9, salt-1, style-b-0, gas-1), and the check's agreement with the RMSE fell from 18
-            of 27 cases to 12. A fall the shots do not share evenly is still, on dev, more often right.
+            of 27 cases to 12. On the 59-case dev suite (``pga_evidence_dev59.json``: the same models
+            under another noise draw, and 32 more) it changed 14 decisions, 10 of them wrongly
+            (agreement 39 -> 33 of 58). A fall the shots do not share evenly is still, on dev, more
+            often right. A threshold of 1, computed beside it, agreed better on the 59 cases (42 of
+            58; its five changes gave away 6 m/s of the steps' RMSE and saved 392) and worse on the 27
+            (16 of 27, two changes, both wrong); conflicting, and chosen after 2 had failed: not adopted.
         pga_warmup: the physics-guided steps' learning rate grows linearly over this many first steps
             (0: the full rate from the first step). Adam's first step moves every LoRA weight by about
             the full rate, and on OpenFWI-geometry cases the first step throws the model far off
