@@ -185,6 +185,11 @@ of the same configuration from an earlier file made by the same code: the ``fwi_
 baselines and the 1e-3 rows of the three files above were copied from ``dev_pga_lr.json`` and
 ``dev_pga_bands.json`` (the 1e-3 rows of ``dev_pga_bands.json``, run afresh, reproduced
 ``dev_pga_lr.json``'s to the last digit).
+
+    # the held-out check with a shot-by-shot test at t >= 1, end to end on the five dev cases where it
+    # decides otherwise (pga_evidence_dev59.json) -> dev_pga_holdout_evidence.json
+    python benchmarks/dev_choices.py --suite /tmp/dev7 --cases basin-streamer-4,marine-streamer-0,salt-2,gradient-2,style-b-0 \
+        --out benchmarks/results/dev_pga_holdout_evidence.json --variants '{}' '{"pga_holdout_evidence": 1.0}'
 """
 
 from __future__ import annotations

@@ -150,6 +150,10 @@ class HybridConfig:
             often right. A threshold of 1, computed beside it, agreed better on the 59 cases (42 of
             58; its five changes gave away 6 m/s of the steps' RMSE and saved 392) and worse on the 27
             (16 of 27, two changes, both wrong); conflicting, and chosen after 2 had failed: not adopted.
+            End to end on the five 59-case dev cases where 1 decides otherwise
+            (``dev_pga_holdout_evidence.json``, hybrid RMSE today / with 1, m/s): basin-streamer-4 1067 /
+            935, marine-streamer-0 270 / 83, salt-2 628 / 583, gradient-2 278 / 260, style-b-0 327 /
+            357. The next check of it: another noise draw of the dev suite, then the benchmark reruns.
         pga_warmup: the physics-guided steps' learning rate grows linearly over this many first steps
             (0: the full rate from the first step). Adam's first step moves every LoRA weight by about
             the full rate, and on OpenFWI-geometry cases the first step throws the model far off
