@@ -19,6 +19,11 @@ Again on the dev suite of 59 cases (the one the start test was measured on):
 
     hybridfwi benchmark make --suite dev --out /tmp/dev7 --cases 6
     python benchmarks/pga_evidence.py --suite /tmp/dev7 --out benchmarks/results/pga_evidence_dev59.json
+
+and on the same 59 cases under another noise draw:
+
+    hybridfwi benchmark make --suite dev --out /tmp/dev7d1 --cases 6 --noise-draw 1
+    python benchmarks/pga_evidence.py --suite /tmp/dev7d1 --out benchmarks/results/pga_evidence_dev59_draw1.json
 """
 
 from __future__ import annotations

@@ -153,7 +153,10 @@ class HybridConfig:
             End to end on the five 59-case dev cases where 1 decides otherwise
             (``dev_pga_holdout_evidence.json``, hybrid RMSE today / with 1, m/s): basin-streamer-4 1067 /
             935, marine-streamer-0 270 / 83, salt-2 628 / 583, gradient-2 278 / 260, style-b-0 327 /
-            357. The next check of it: another noise draw of the dev suite, then the benchmark reruns.
+            357. On another noise draw of the 59 cases (``pga_evidence_dev59_draw1.json``) it lost: agreement
+            33 -> 31 of 58, six changes, four wrong (marine-2 434 -> 152 m/s dropped at t 0.88), 486 m/s
+            given away against 84 saved. Which results fall below t 1 moves with the noise: no threshold
+            on this t is a default.
         pga_warmup: the physics-guided steps' learning rate grows linearly over this many first steps
             (0: the full rate from the first step). Adam's first step moves every LoRA weight by about
             the full rate, and on OpenFWI-geometry cases the first step throws the model far off
