@@ -508,6 +508,20 @@ def test_physics_guided_steps_over_several_bands(tiny_data, tiny_base, tmp_path)
     assert res.pga.curve[-1]["data_misfit"] == pytest.approx(last[1], rel=1e-3)
 
 
+def test_fwi_after_the_physics_guided_steps_in_the_last_band(tiny_data, tiny_base, tmp_path):
+    """fwi_after_pga='last': after the steps, FWI runs the first band's rest and then the last band
+    with the middle band's iterations; the whole hybrid spends the budget of every band."""
+    from hybridfwi.hybrid.pipeline import HybridConfig, run_hybrid
+
+    problem = _curvevel_problem(tiny_data, tmp_path, [4.0, 8.0, None])
+    cfg = HybridConfig(model=tiny_base, pga_steps=2, iterations=3, safeguard=False, fwi_after_pga="last", device="cpu")
+    res = run_hybrid(problem, cfg, log=None, progress=False)
+    assert len(res.pga.history) == 2
+    assert [h["band_hz"] for h in res.fwi.history] == [4.0] + [None] * 6
+    assert len(res.curve) == 2 + 1 + 6 + 1 == 3 * 3 + 1  # the start, then one entry per iteration of the budget
+    assert res.fwi.history[-1]["misfit"] < res.fwi.history[1]["misfit"]  # the long last band lowers its misfit
+
+
 def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypatch):
     """The held-out check scores the start and the adapted model in the band after the fitted one: it
     keeps a model that moved toward the truth, drops one that moved away, and when it drops, FWI

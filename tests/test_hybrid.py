@@ -6,7 +6,7 @@ import pytest
 from scipy.ndimage import gaussian_filter
 
 from hybridfwi.core import Grid, ShotRecord, VelocityModel, WaterLayer
-from hybridfwi.hybrid.pipeline import HybridConfig, Prepared, fwi_config, run_hybrid
+from hybridfwi.hybrid.pipeline import HybridConfig, Prepared, after_steps, fwi_config, run_hybrid
 from hybridfwi.hybrid.start import blend, choose_start, dl_start, evidence_over_reference, pick_start, reference_model, seabed_from_model
 from hybridfwi.inversion.config import FWIConfig
 from hybridfwi.inversion.fwi import data_misfit
@@ -170,7 +170,7 @@ def test_hybrid_config_is_checked():
                        "--physics-steps"), ({"blends": (1.0,)}, "blend"), ({"blend_tolerance": -0.1}, "blend_tolerance"),
                       ({"blend_tolerance": True}, "blend_tolerance"),
                       ({"start_evidence": -1.0}, "start_evidence"), ({"start_evidence": float("nan")}, "start_evidence"), ({"pga_warmup": -1}, "pga_warmup"),
-                      ({"pga_warmup": 1.5}, "pga_warmup")):
+                      ({"pga_warmup": 1.5}, "pga_warmup"), ({"fwi_after_pga": "middle"}, "fwi_after_pga")):
         with pytest.raises(InputError, match=words):
             HybridConfig(**bad).validate()
 
@@ -185,3 +185,22 @@ def test_physics_guided_steps_default_to_all_of_the_first_band_but_one():
     assert HybridConfig(iterations=15, pga_steps=14).validate().physics_steps == 14
     with pytest.raises(InputError, match="--physics-steps"):
         HybridConfig(iterations=5, pga_steps=5).validate()
+
+
+def test_fwi_after_the_physics_guided_steps_keeps_the_budget():
+    """``fwi_after_pga``: ``all`` runs every band with the first shortened by the steps; ``last``
+    skips the middle bands and gives their iterations to the last, the total unchanged; with fewer
+    than three bands, or no step taken, both are the same FWI."""
+    fcfg = FWIConfig(bands=[3.0, 5.0, 8.0, 13.0], iterations=15)
+    run, skip = after_steps(fcfg, "all", 14)
+    assert run is fcfg and skip == 14
+    run, skip = after_steps(fcfg, "last", 14)
+    assert run.stages == [3.0, 13.0] and run.iterations == 45 and skip == 44
+    budget = [run.iterations - skip, run.iterations]  # what FWI.budget gives per stage
+    assert budget == [1, 45] and 14 + sum(budget) == 15 * 4  # the other methods' 60 iterations
+    assert run.to_dict() | {"bands": fcfg.bands, "iterations": 15} == fcfg.to_dict()  # nothing else changes
+    full = FWIConfig(bands=[3.0, 5.0, None], iterations=10)
+    run, skip = after_steps(full, "last", 4)
+    assert run.stages == [3.0, None] and run.iterations - skip == 6 and run.iterations == 20
+    for cfg, steps in ((FWIConfig(bands=[3.0, 13.0], iterations=15), 14), (fcfg, 0)):
+        assert after_steps(cfg, "last", steps) == (cfg, steps)
