@@ -190,6 +190,24 @@ baselines and the 1e-3 rows of the three files above were copied from ``dev_pga_
     # decides otherwise (pga_evidence_dev59.json) -> dev_pga_holdout_evidence.json
     python benchmarks/dev_choices.py --suite /tmp/dev7 --cases basin-streamer-4,marine-streamer-0,salt-2,gradient-2,style-b-0 \
         --out benchmarks/results/dev_pga_holdout_evidence.json --variants '{}' '{"pga_holdout_evidence": 1.0}'
+    # the hybrid's FWI after the physics-guided steps in the first and last bands only, the middle band's
+    # iterations given to the last (fwi_after_pga), on the 13 three-band dev cases in OpenFWI's geometry
+    # -> dev_fwi_after_pga.json (not adopted)
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_fwi_after_pga.json \
+        --cases curvefault-b-0,style-a-0,flatfault-b-0,style-b-0,flatvel-a-0,curvevel-a-0,flatfault-a-0,curvefault-a-0,\
+flatvel-b-0,curvevel-b-0,salt-0,gas-0,gradient-0 --variants '{}' '{"fwi_after_pga": "last"}'
+    # survey adaptation forced on (--adapt on) against the default (auto: off wherever the frame reads at least
+    # half of the network's traces, which is every dev case) on dev cases whose frame is not the network's own
+    # geometry (streamer and split-spread) -> dev_adapt.json (stopped during marine-streamer-1's adaptation and
+    # resumed with the two cases named next; marine-streamer-2 and -3 not run, for time); then the four
+    # land split-spread models of the 59-case suite that the 27-case suite lacks -> dev_adapt_dev59.json
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --cache /tmp/adapt_cache --out benchmarks/results/dev_adapt.json \
+        --cases marine-streamer-0,marine-streamer-1,basin-streamer-0,basin-land-split-0,marine-streamer-2,marine-streamer-3 \
+        --variants '{}' '{"adapt": "on"}'
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --cache /tmp/adapt_cache --out benchmarks/results/dev_adapt.json \
+        --cases basin-land-split-1,marine-streamer-1 --variants '{}' '{"adapt": "on"}'
+    python benchmarks/dev_choices.py --suite /tmp/dev7 --no-baseline --cache /tmp/adapt_cache --out benchmarks/results/dev_adapt_dev59.json \
+        --cases basin-land-split-2,basin-land-split-3,basin-land-split-4,basin-land-split-5 --variants '{}' '{"adapt": "on"}'
 """
 
 from __future__ import annotations
@@ -216,8 +234,9 @@ from hybridfwi.metrics import mae, rmse  # noqa: E402
 from hybridfwi.workflow.runs import load_problem  # noqa: E402
 
 
-#: HybridConfig fields read by the preparation (the DL prediction), not only after the start
-PREP_FIELDS = ("model", "dl_flip")
+#: HybridConfig fields read by the preparation (the DL prediction: the network, its survey adaptation
+#: and how it is read), not only after the start
+PREP_FIELDS = ("model", "dl_flip", "adapt", "adapt_samples", "adapt_epochs", "adapt_rank")
 
 
 def main() -> None:
