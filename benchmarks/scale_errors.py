@@ -36,6 +36,8 @@ from _common import RESULTS  # noqa: E402
 
 from hybridfwi.bench.suites import read_suite  # noqa: E402
 from hybridfwi.errors import InputError  # noqa: E402
+from hybridfwi.io.atomic import atomic_write_text  # noqa: E402
+from hybridfwi.metrics import rmse  # noqa: E402
 
 METHODS = ("dl", "hybrid", "fwi_gradient", "fwi_smooth")
 
@@ -45,8 +47,7 @@ def split_rmse(model: np.ndarray, true: np.ndarray, sigma_cells: tuple[float, fl
     m/s), split by a Gaussian filter of ``sigma_cells`` (z, x)."""
     m, t = np.asarray(model, np.float64), np.asarray(true, np.float64)
     ms, ts = gaussian_filter(m, sigma_cells, mode="nearest"), gaussian_filter(t, sigma_cells, mode="nearest")
-    r = lambda a, b: float(np.sqrt(np.mean((a - b) ** 2)))  # noqa: E731
-    return {"long": r(ms, ts), "short": r(m - ms, t - ts), "total": r(m, t)}
+    return {"long": rmse(ms, ts), "short": rmse(m - ms, t - ts), "total": rmse(m, t)}
 
 
 def fail(msg: str) -> None:
@@ -99,9 +100,8 @@ def main() -> None:
         for cid, row in cases.items():
             cells = "  ".join(f"{m} {row[m]['long']:.0f}/{row[m]['short']:.0f}/{row[m]['total']:.0f}" for m in METHODS if m in row)
             print(f"  {cid:22s} lambda {row['wavelength_m']:.0f} m  {cells}")
-    with open(args.out, "w", encoding="utf-8") as fh:
-        json.dump({"what": "model RMSE split into long and short wavelengths (benchmarks/scale_errors.py); "
-                           "read from the committed benchmark models, nothing run", "suites": table}, fh, indent=1)
+    atomic_write_text(args.out, json.dumps({"what": "model RMSE split into long and short wavelengths (benchmarks/scale_errors.py); "
+                                            "read from the committed benchmark models, nothing run", "suites": table}, indent=1))
     print(f"wrote {args.out}")
 
 

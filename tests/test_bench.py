@@ -172,6 +172,10 @@ def test_a_setting_added_later_leaves_older_runs_resumable(tmp_path):
     with pytest.raises(InputError, match="pga_holdout_evidence"):  # the message names the setting
         RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_holdout_evidence": 1.0}},
                   resume=True).check()
+    RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "fwi_after_pga": "all"}}, resume=True).check()
+    with pytest.raises(InputError, match="fwi_after_pga"):
+        RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "fwi_after_pga": "last"}},
+                  resume=True).check()
     with pytest.raises(InputError, match="other settings"):  # the rest is still compared
         RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.001, "pga_warmup": 0}},
                   resume=True).check()

@@ -428,8 +428,8 @@ def prepare(problem: Problem, cfg: HybridConfig, stages: Stages, with_dl: bool =
     # auto: adapt only where the frame reads too few of the network's traces from the data (sparse
     # surveys). Where it reads them well, adapting (forced with --adapt on) did not improve the
     # hybrid consistently on the dev suite (validation seeds; dev_adapt.json, dev_adapt_dev59.json):
-    # on the six land split-spread cases it lowered the DL RMSE on all six (1,544 -> 443 m/s at most)
-    # but the hybrid's end on three only (three rose, 136 -> 273 at most); on the three streamer
+    # on the six land split-spread cases it lowered the DL RMSE on all six (the most: 1,544 -> 443 m/s)
+    # but the hybrid's end on three only (three rose, the most: 136 -> 273); on the three streamer
     # cases it raised the DL RMSE on two (119 -> 238, 265 -> 499). It costs minutes per survey.
     if not frame.identity:
         frame.plans()
