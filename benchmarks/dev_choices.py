@@ -208,6 +208,17 @@ flatvel-b-0,curvevel-b-0,salt-0,gas-0,gradient-0 --variants '{}' '{"fwi_after_pg
         --cases basin-land-split-1,marine-streamer-1 --variants '{}' '{"adapt": "on"}'
     python benchmarks/dev_choices.py --suite /tmp/dev7 --no-baseline --cache /tmp/adapt_cache --out benchmarks/results/dev_adapt_dev59.json \
         --cases basin-land-split-2,basin-land-split-3,basin-land-split-4,basin-land-split-5 --variants '{}' '{"adapt": "on"}'
+    # the physics-guided steps on an adapted network: adaptation forced on without them (pga_steps 0, what
+    # pga_after_adapt false now does) on the same nine cases -> dev_adapt_pga0.json, dev_adapt_pga0_dev59.json
+    # (the rows with them are dev_adapt*.json's "adapt": "on" rows); the land cases first, then the rule
+    # fixed (the sum and the median must both fall, and most cases end lower), then the streamer cases
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --cache /tmp/adapt_cache --out benchmarks/results/dev_adapt_pga0.json \
+        --cases basin-land-split-0,basin-land-split-1 --variants '{"adapt": "on", "pga_steps": 0}'
+    python benchmarks/dev_choices.py --suite /tmp/dev7 --no-baseline --cache /tmp/adapt_cache \
+        --out benchmarks/results/dev_adapt_pga0_dev59.json --cases basin-land-split-2,basin-land-split-3,basin-land-split-4,\
+basin-land-split-5 --variants '{"adapt": "on", "pga_steps": 0}'
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --cache /tmp/adapt_cache --out benchmarks/results/dev_adapt_pga0.json \
+        --cases marine-streamer-0,marine-streamer-1,basin-streamer-0 --variants '{"adapt": "on", "pga_steps": 0}'
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ EXAMPLE = os.path.join(ROOT, "examples", "marine_small")
 VIKING = os.path.join(ROOT, "..", "shared", "data", "real", "viking_small.segy")
 KEEP = ("data_misfit_band", "data_misfit_wavelet", "data_misfit_gradient", "data_misfit_dl", "data_misfit_start",
         "data_misfit_refined", "model_rmse_ms", "metrics", "water", "start", "network_frame", "adapted", "timings_s", "grid",
-        "bands_hz")
+        "bands_hz", "physics_guided_skipped")
 
 
 def _cli(argv: list[str], result: str) -> tuple[str, float, dict]:
@@ -55,7 +55,8 @@ def run(name: str, args: list[str]) -> dict:
 
 def compare(args: list[str]) -> dict:
     cmd, wall, res = _cli(["compare", *args, "--methods", "dl,hybrid,fwi_gradient"], "results.json")
-    methods = {k: {f: m[f] for f in ("data_misfit", "fwi_iterations", "wall_time_s", "start", "start_misfits") if f in m}
+    methods = {k: {f: m[f] for f in ("data_misfit", "fwi_iterations", "wall_time_s", "start", "start_misfits",
+                                                    "physics_guided_skipped") if f in m}
                for k, m in res["methods"].items()}
     return {"command": cmd, "wall_time_s": wall, "band_hz": res.get("band_hz"), "methods": methods,
             "hybrid_over_fwi_gradient_misfit": methods["hybrid"]["data_misfit"] / methods["fwi_gradient"]["data_misfit"]}

@@ -162,7 +162,12 @@ def test_a_setting_added_later_leaves_older_runs_resumable(tmp_path):
     from hybridfwi.hybrid.pipeline import HybridConfig
     from hybridfwi.workflow.runs import ADDED_SETTINGS, RunFolder
 
-    assert all(getattr(HybridConfig(), k.split(".")[-1]) == v for k, v in ADDED_SETTINGS.items() if k.startswith("hybrid."))
+    # every added option defaults to its old behaviour, but pga_after_adapt, whose default changed
+    # (the physics-guided steps ran on an adapted network before it existed)
+    changed = {"hybrid.pga_after_adapt"}
+    assert all(getattr(HybridConfig(), k.split(".")[-1]) == v for k, v in ADDED_SETTINGS.items()
+               if k.startswith("hybrid.") and k not in changed)
+    assert all(getattr(HybridConfig(), k.split(".")[-1]) != ADDED_SETTINGS[k] for k in changed)
     old = {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.003}}
     RunFolder(tmp_path / "r", "benchmark", old).check().create()
     RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_warmup": 0}}, resume=True).check()
@@ -175,6 +180,12 @@ def test_a_setting_added_later_leaves_older_runs_resumable(tmp_path):
     RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "fwi_after_pga": "all"}}, resume=True).check()
     with pytest.raises(InputError, match="fwi_after_pga"):
         RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "fwi_after_pga": "last"}},
+                  resume=True).check()
+    # a changed default: an older run resumes with the old behaviour asked for, and is refused (the
+    # setting named) under today's default
+    RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_after_adapt": True}}, resume=True).check()
+    with pytest.raises(InputError, match="pga_after_adapt"):
+        RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_after_adapt": False}},
                   resume=True).check()
     with pytest.raises(InputError, match="other settings"):  # the rest is still compared
         RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.001, "pga_warmup": 0}},

@@ -522,6 +522,30 @@ def test_fwi_after_the_physics_guided_steps_in_the_last_band(tiny_data, tiny_bas
     assert res.fwi.history[-1]["misfit"] < res.fwi.history[1]["misfit"]  # the long last band lowers its misfit
 
 
+def test_no_physics_guided_steps_on_a_network_adapted_to_the_survey(tiny_data, tiny_base, tmp_path):
+    """pga_after_adapt False (the default): when stage 2 adapted the network to the survey, the steps
+    are skipped, said on the console and in the result, and pixel FWI gets the whole budget; the
+    same preparation without adaptation, or with pga_after_adapt True, runs them."""
+    from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare, run_hybrid
+
+    problem = _curvevel_problem(tiny_data, tmp_path, [6.0, None])
+    cfg = HybridConfig(model=tiny_base, pga_steps=2, iterations=3, safeguard=False, device="cpu")
+    prep = prepare(problem, cfg, Stages(1, None), progress=False)
+    assert prep.adapt_info is None  # the network's own geometry: auto does not adapt
+    ran = run_hybrid(problem, cfg, log=None, progress=False, prepared=prep)
+    assert ran.pga is not None and len(ran.pga.history) == 2 and ran.pga_skipped is None
+    prep.adapt_info = {"key": "k", "reused": True}  # as stage 2 records an adaptation
+    lines = []
+    res = run_hybrid(problem, cfg, log=lines.append, progress=False, prepared=prep)
+    assert res.pga is None and "adapted to this survey" in res.pga_skipped
+    assert any("physics-guided steps skipped" in x for x in lines)
+    assert [h["band_hz"] for h in res.fwi.history] == [6.0] * 3 + [None] * 3  # the whole budget, 2 x 3
+    assert len(res.curve) == 2 * 3 + 1
+    assert res.fwi.history[-1]["misfit"] < res.fwi.history[0]["misfit"]
+    both = run_hybrid(problem, HybridConfig(**{**cfg.__dict__, "pga_after_adapt": True}), log=None, progress=False, prepared=prep)
+    assert both.pga is not None and len(both.pga.history) == 2 and both.pga_skipped is None
+
+
 def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypatch):
     """The held-out check scores the start and the adapted model in the band after the fitted one: it
     keeps a model that moved toward the truth, drops one that moved away, and when it drops, FWI

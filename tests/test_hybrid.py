@@ -170,7 +170,8 @@ def test_hybrid_config_is_checked():
                        "--physics-steps"), ({"blends": (1.0,)}, "blend"), ({"blend_tolerance": -0.1}, "blend_tolerance"),
                       ({"blend_tolerance": True}, "blend_tolerance"),
                       ({"start_evidence": -1.0}, "start_evidence"), ({"start_evidence": float("nan")}, "start_evidence"), ({"pga_warmup": -1}, "pga_warmup"),
-                      ({"pga_warmup": 1.5}, "pga_warmup"), ({"fwi_after_pga": "middle"}, "fwi_after_pga")):
+                      ({"pga_warmup": 1.5}, "pga_warmup"), ({"fwi_after_pga": "middle"}, "fwi_after_pga"),
+                      ({"pga_after_adapt": "yes"}, "pga_after_adapt"), ({"pga_after_adapt": 1}, "pga_after_adapt")):
         with pytest.raises(InputError, match=words):
             HybridConfig(**bad).validate()
 

@@ -19,7 +19,8 @@ Suites (every model from the benchmark seed range, never reachable by training):
 - ``dev``: the suite defaults are chosen on (validation seed range, never a benchmark): basin
   models under the marmousi suite's streamer, a land basin under a split spread, two OpenFWI-style
   models in OpenFWI's geometry; out of distribution, marine models under the streamer and the
-  held-out families (and two B families) in OpenFWI's geometry;
+  held-out families (and two B families) in OpenFWI's geometry; basin models under four shots at
+  one end of a 3 km streamer (sparse: the frame reads under half of the network's traces);
 - ``tiny``: two small OpenFWI-style cases, for tests.
 
 Observed data: modelled on a grid twice as fine (``refine`` 2) at accuracy 8 (the inversion uses
@@ -171,6 +172,12 @@ def _plan(name: str, per_family: int) -> list[dict]:
         # the dev suite holds each family of the openfwi-a and openfwi-b suites.
         for f in ("flatvel-a", "curvevel-a", "flatfault-a", "curvefault-a", "flatvel-b", "curvevel-b"):
             cases.append({"id": f"{f}-0", "family": f, "kind": "family", "seed": base + 6, "index": 0, "geometry": "openfwi"})
+        # Sparse shots (added 2026-12-07): four shots at one end of a 3 km streamer, as in the Viking
+        # Graben file, so the frame reads under half of the network's traces and ``auto`` adapts:
+        # the one regime where adaptation runs by default, which no dev case had.
+        for i in range(2 * per_family):
+            cases.append({"id": f"basin-sparse-{i}", "family": "basin-sparse", "kind": "family", "model_family": "basin-marine",
+                          "seed": base + 7, "index": i, "geometry": "streamer-sparse-3.7km"})
     elif name == "marmousi":
         for scale, starts in ((1.0, (1500.0, 5000.0, 8000.0)), (2.0, (2500.0, 6500.0))):
             for x0 in starts:
@@ -196,6 +203,16 @@ def _geometry(spec: dict) -> Geometry:
         rx = [np.arange(max(0.0, x - 900.0), min(2100.0, x + 900.0) + 1e-6, 15.0) for x in sx]
         s = Survey(dt=0.002, nt=900, source_x=sx, source_z=15.0, receiver_x=rx, receiver_z=[np.full(r.size, 15.0) for r in rx],
                    wavelet=Wavelet(peak_freq=9.0), free_surface=False, name="split spread")
+        return Geometry(grid, s)
+    if g == "streamer-sparse-3.7km":
+        # 3.66 x 1.62 km at 15 m; shots 25 m apart at 3,240-3,315 m, receivers every 25 m from 262 m
+        # to 3,262 m behind each (cut at the edge), 10 Hz, 2 ms x 1,200, free surface
+        grid = Grid(nz=109, nx=245, dz=15.0, dx=15.0)
+        sx = 3240.0 + 25.0 * np.arange(4)
+        rx = [(x - 262.0 - 25.0 * np.arange(121))[::-1] for x in sx]
+        rx = [r[r >= 0.0] for r in rx]
+        s = Survey(dt=0.002, nt=1200, source_x=sx, source_z=15.0, receiver_x=rx, receiver_z=[np.full(r.size, 15.0) for r in rx],
+                   wavelet=Wavelet(peak_freq=10.0), free_surface=True, name="towed streamer, sparse shots")
         return Geometry(grid, s)
     if g == "streamer-4km":
         grid = Grid(nz=97, nx=161, dz=25.0, dx=25.0)

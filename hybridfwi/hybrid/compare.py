@@ -90,7 +90,8 @@ def compare(problem: Problem, cfg: CompareConfig, true: np.ndarray | None = None
     Each record holds ``mae_ms``, ``rmse_ms``, ``mae_norm``, ``ssim`` (with ``true``),
     ``data_misfit``, ``fwi_iterations``, ``wall_time_s``, ``curve`` and the final ``model`` (array);
     the hybrid's also ``start`` (the safeguard's choice), ``start_misfits`` and ``physics_guided``
-    (steps, kept step, held-out check; None when no physics-guided steps ran).
+    (steps, kept step, held-out check; None when no physics-guided steps ran), with
+    ``physics_guided_skipped`` saying why when they were skipped on an adapted network.
     ``checkpoints`` (method -> file) make every FWI resumable; ``on_method`` is called as each finishes;
     ``finished`` (method -> record) are results of an interrupted run, taken as they are.
     """
@@ -151,7 +152,7 @@ def compare(problem: Problem, cfg: CompareConfig, true: np.ndarray | None = None
                {"start": hr.choice.name if hr.choice else "dl", "start_misfits": hr.choice.misfits if hr.choice else None,
                 "start_evidence": hr.choice.evidence_record() if hr.choice else None,
                 "start_model": hr.start, "events": hr.fwi.events,
-                "physics_guided": None if hr.pga is None else hr.pga.summary()})
+                "physics_guided": None if hr.pga is None else hr.pga.summary(), "physics_guided_skipped": hr.pga_skipped})
     if "fwi_smooth" in cfg.methods and true is not None:
         run_fwi("fwi_smooth", _smooth(true, g, cfg.smooth_sigma_m, problem.water), prep.wavelet)
     if "fwi_user" in cfg.methods:

@@ -11,7 +11,8 @@ announced through ``log`` and timed:
 4. **choose**: the safeguard (:func:`~hybridfwi.hybrid.start.choose_start`): the reference, the DL
    model and their blends scored by low-band data misfit; the best is the start;
 5. **physics** (``pga_steps``, 14 of 15 first-band iterations by default): the network itself tuned through the wave equation
-   (:mod:`hybridfwi.hybrid.pga`), each step counted as an FWI iteration;
+   (:mod:`hybridfwi.hybrid.pga`), each step counted as an FWI iteration; not on a network adapted to the
+   survey in stage 2 (``pga_after_adapt``);
 6. **fwi**: FWI from the start with the remaining iteration budget (the water layer frozen).
 
 Everything is returned as objects; :mod:`hybridfwi.workflow` writes run folders.
@@ -198,6 +199,20 @@ class HybridConfig:
             372, marine-streamer-10 389 / 387, marine-4 193 / 346, marine-5 79 / 270. Over the ten,
             2,833 with the steps against 3,164 without, higher without on 4 and lower on 3: the
             steps pay from a blend too. Not adopted.
+        pga_after_adapt: run the physics-guided steps when the network was adapted to this survey
+            (stage 2 ran, by ``adapt`` ``on`` or by ``auto`` on a sparse survey). False by default:
+            the adapted network's start goes straight to pixel FWI with the whole budget, as from the
+            1-D reference. Measured on the dev suite (validation seeds) with adaptation forced on,
+            the only way the dev cases adapt (``dev_adapt.json``, ``dev_adapt_dev59.json``: with the
+            steps; ``dev_adapt_pga0.json``, ``dev_adapt_pga0_dev59.json``: without, 2026-12-07, AMD
+            EPYC): hybrid RMSE with / without the steps on the six land split-spread cases
+            basin-land-split-0 413 / 443, -1 156 / 143, -2 429 / 246, -3 273 / 271, -4 332 / 138,
+            -5 261 / 182 m/s; on the three streamer cases basin-streamer-0 542 / 516,
+            marine-streamer-0 238 / 237, marine-streamer-1 227 / 225. Lower without on 8 of 9,
+            median 273 -> 237, summed 2,871 -> 2,401 m/s. The rule fixed after the six land cases
+            and before the three streamer cases: change only when the sum and the median both fall
+            and most cases end lower. On an unadapted network the steps do pay
+            (``dev_pga_steps27.json``), so they stay on there.
         fwi_after_pga: the FWI bands after the physics-guided steps: ``all`` (every band, as the other
             methods run them) or ``last`` (with three bands or more: the bands between the first and
             the last are skipped and their iterations go to the last band, so the budget is the
@@ -239,6 +254,7 @@ class HybridConfig:
     pga_keep: str = "best"
     dl_flip: bool = False
     pga_from_blend: bool = True
+    pga_after_adapt: bool = False
     fwi_after_pga: str = "all"
     device: str = "auto"
 
@@ -290,8 +306,9 @@ class HybridConfig:
         w = self.pga_warmup
         if isinstance(w, bool) or not isinstance(w, (int, np.integer)) or w < 0:
             raise InputError(f"pga_warmup must be an integer >= 0 (steps over which the learning rate grows), got {w!r}")
-        if not isinstance(self.pga_from_blend, (bool, np.bool_)):
-            raise InputError(f"pga_from_blend must be true or false, got {self.pga_from_blend!r}")
+        for name in ("pga_from_blend", "pga_after_adapt"):
+            if not isinstance(getattr(self, name), (bool, np.bool_)):
+                raise InputError(f"{name} must be true or false, got {getattr(self, name)!r}")
         if self.fwi_after_pga not in ("all", "last"):
             raise InputError(f"fwi_after_pga must be 'all' (every band) or 'last' (the first band's rest, then the last "
                              f"band with the middle bands' iterations), got {self.fwi_after_pga!r}")
@@ -322,7 +339,7 @@ class HybridConfig:
 #: hybrid alone after one of them changed.
 HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "start_evidence", "pga_steps", "pga_lr", "pga_rank", "pga_modules", "pga_bands", "pga_misfit", "pga_holdout",
                "pga_holdout_bands", "pga_holdout_evidence", "pga_warmup", "pga_keep", "pga_from_blend",
-               "fwi_after_pga")
+               "pga_after_adapt", "fwi_after_pga")
 
 #: HybridConfig fields that change the DL prediction, read by the ``dl`` method and the hybrid only: a
 #: benchmark may redo those two alone after one of them changed.
@@ -482,6 +499,8 @@ class HybridResult:
         timings: seconds per stage.
         curve: per iteration from the start (physics-guided steps, then FWI): data misfit, wall time,
             RMSE when a true model is known.
+        pga_skipped: why the physics-guided steps did not run where they otherwise would (None when
+            they ran, or were not asked for, or the start was the 1-D reference).
     """
 
     prepared: Prepared
@@ -496,6 +515,7 @@ class HybridResult:
         """The model pixel FWI started from: after the physics-guided steps when they ran."""
         return self.start if self.pga is None else self.pga.velocity
     curve: list
+    pga_skipped: str | None = None
 
 
 def safeguard_start(problem: Problem, prep: Prepared, cfg: HybridConfig) -> tuple:
@@ -544,8 +564,17 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
     curve_head: list = []
     iters_used = 0
     # physics-guided steps tune a network: none when the start is the 1-D reference or when the DL
-    # model was given without the network that made it
-    if cfg.physics_steps and start_name != "reference" and prep.frame is not None and (cfg.pga_from_blend or start_name == "dl"):
+    # model was given without the network that made it; none on a network adapted to this survey
+    # unless asked (pga_after_adapt)
+    after_adapt = prep.adapt_info is not None and not cfg.pga_after_adapt
+    skipped = None
+    if cfg.physics_steps and after_adapt and start_name != "reference" and prep.frame is not None:
+        skipped = ("the network was adapted to this survey (on the dev suite the steps raised the end from an adapted "
+                   "network on 8 of 9 cases; pga_after_adapt true runs them): pixel FWI gets the whole budget")
+        if log:
+            log("    physics-guided steps skipped: " + skipped)
+    if (cfg.physics_steps and not after_adapt and start_name != "reference" and prep.frame is not None
+            and (cfg.pga_from_blend or start_name == "dl")):
         from hybridfwi.hybrid.pga import physics_adapt
 
         stages.start("physics", f"physics-guided adaptation of the network ({cfg.physics_steps} steps through the wave equation)")
@@ -576,4 +605,4 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
     stages.stop()
     curve = curve_head + result.curve(start_wall_s=wall0, iteration_offset=iters_used)
     return HybridResult(prepared=prep, choice=choice, start=start, pga=pga_result, fwi=result, timings=dict(stages.timings),
-                        curve=curve)
+                        curve=curve, pga_skipped=skipped)

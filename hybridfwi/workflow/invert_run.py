@@ -137,6 +137,7 @@ def run_invert(run: InvertRun) -> dict:
                   "evidence_over_reference": res.choice.evidence_record() if res.choice else None,
                   "band_hz": res.choice.band_hz if res.choice else None, "message": res.choice.message if res.choice else None},
         "physics_guided": None if res.pga is None else res.pga.summary(),
+        "physics_guided_skipped": res.pga_skipped,
         "wavelet": {"file": "fwi/wavelet.npy", "dt_s": prep.record.survey.dt, "figure": "wavelet.png", "estimated": estimate},
         "timings_s": res.timings | {"total": sum(res.timings.values())},
         "fwi": {"config": fcfg.to_dict(), "iterations": len(res.fwi.history), "events": res.fwi.events,
