@@ -219,6 +219,15 @@ flatvel-b-0,curvevel-b-0,salt-0,gas-0,gradient-0 --variants '{}' '{"fwi_after_pg
 basin-land-split-5 --variants '{"adapt": "on", "pga_steps": 0}'
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --cache /tmp/adapt_cache --out benchmarks/results/dev_adapt_pga0.json \
         --cases marine-streamer-0,marine-streamer-1,basin-streamer-0 --variants '{"adapt": "on", "pga_steps": 0}'
+    # the sparse-shot dev cases (four shots at one end of a 3 km streamer, as in the Viking file; appended to
+    # the dev suite 2026-12-07), where auto adapts: auto (adapted, no physics-guided steps), no adaptation
+    # (the steps run), and adapted with the steps -> dev_sparse_adapt.json. Rules fixed before the run:
+    # auto stops adapting such surveys only if "off" ends lower in sum, median and on 3 of the 4 cases;
+    # pga_after_adapt false is reconsidered if "true" wins here by the same rule
+    hybridfwi benchmark make --suite dev --out /tmp/dev8 --cases 2
+    python benchmarks/dev_choices.py --suite /tmp/dev8 --cache /tmp/adapt_cache --out benchmarks/results/dev_sparse_adapt.json \
+        --cases basin-sparse-0,basin-sparse-1,basin-sparse-2,basin-sparse-3 \
+        --variants '{}' '{"adapt": "off"}' '{"pga_after_adapt": true}'
 """
 
 from __future__ import annotations

@@ -148,6 +148,8 @@ def test_a_redo_accepts_a_record_made_with_other_settings_of_the_redone_method_o
     # the DL prediction's settings: only when both methods that read it are redone
     assert "hybrid.dl_flip" in _renewable(("dl", "hybrid")) and "hybrid.dl_flip" not in _renewable(("hybrid",))
     assert "hybrid.dl_flip" not in _renewable(("dl",))
+    for name in ("adapt", "adapt_samples", "adapt_epochs", "adapt_rank"):  # adaptation changes the DL prediction only
+        assert f"hybrid.{name}" in _renewable(("dl", "hybrid")) and f"hybrid.{name}" not in _renewable(("hybrid",))
     RunFolder(tmp_path / "r", "benchmark", new, resume=True, renew=_renewable(("hybrid",))).check().create()
     assert json.loads((tmp_path / "r" / "run.json").read_text())["settings"] == new
     # the budget is not the hybrid's alone: a record with another one is refused even when redoing the hybrid
@@ -162,12 +164,7 @@ def test_a_setting_added_later_leaves_older_runs_resumable(tmp_path):
     from hybridfwi.hybrid.pipeline import HybridConfig
     from hybridfwi.workflow.runs import ADDED_SETTINGS, RunFolder
 
-    # every added option defaults to its old behaviour, but pga_after_adapt, whose default changed
-    # (the physics-guided steps ran on an adapted network before it existed)
-    changed = {"hybrid.pga_after_adapt"}
-    assert all(getattr(HybridConfig(), k.split(".")[-1]) == v for k, v in ADDED_SETTINGS.items()
-               if k.startswith("hybrid.") and k not in changed)
-    assert all(getattr(HybridConfig(), k.split(".")[-1]) != ADDED_SETTINGS[k] for k in changed)
+    assert all(getattr(HybridConfig(), k.split(".")[-1]) == v for k, v in ADDED_SETTINGS.items() if k.startswith("hybrid."))
     old = {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.003}}
     RunFolder(tmp_path / "r", "benchmark", old).check().create()
     RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_warmup": 0}}, resume=True).check()
@@ -181,8 +178,6 @@ def test_a_setting_added_later_leaves_older_runs_resumable(tmp_path):
     with pytest.raises(InputError, match="fwi_after_pga"):
         RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "fwi_after_pga": "last"}},
                   resume=True).check()
-    # a changed default: an older run resumes with the old behaviour asked for, and is refused (the
-    # setting named) under today's default
     RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_after_adapt": True}}, resume=True).check()
     with pytest.raises(InputError, match="pga_after_adapt"):
         RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_after_adapt": False}},

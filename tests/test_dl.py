@@ -522,28 +522,29 @@ def test_fwi_after_the_physics_guided_steps_in_the_last_band(tiny_data, tiny_bas
     assert res.fwi.history[-1]["misfit"] < res.fwi.history[1]["misfit"]  # the long last band lowers its misfit
 
 
-def test_no_physics_guided_steps_on_a_network_adapted_to_the_survey(tiny_data, tiny_base, tmp_path):
-    """pga_after_adapt False (the default): when stage 2 adapted the network to the survey, the steps
-    are skipped, said on the console and in the result, and pixel FWI gets the whole budget; the
-    same preparation without adaptation, or with pga_after_adapt True, runs them."""
+def test_physics_guided_steps_on_a_network_adapted_to_the_survey(tiny_data, tiny_base, tmp_path):
+    """pga_after_adapt: True (the default) runs the steps on a network adapted to the survey as on any
+    other; False skips them there, says so on the console and in the result, and gives pixel FWI the
+    whole budget; without adaptation False changes nothing."""
     from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare, run_hybrid
 
     problem = _curvevel_problem(tiny_data, tmp_path, [6.0, None])
     cfg = HybridConfig(model=tiny_base, pga_steps=2, iterations=3, safeguard=False, device="cpu")
+    skip = HybridConfig(**{**cfg.__dict__, "pga_after_adapt": False})
     prep = prepare(problem, cfg, Stages(1, None), progress=False)
     assert prep.adapt_info is None  # the network's own geometry: auto does not adapt
-    ran = run_hybrid(problem, cfg, log=None, progress=False, prepared=prep)
+    ran = run_hybrid(problem, skip, log=None, progress=False, prepared=prep)
     assert ran.pga is not None and len(ran.pga.history) == 2 and ran.pga_skipped is None
     prep.adapt_info = {"key": "k", "reused": True}  # as stage 2 records an adaptation
+    both = run_hybrid(problem, cfg, log=None, progress=False, prepared=prep)
+    assert both.pga is not None and len(both.pga.history) == 2 and both.pga_skipped is None
     lines = []
-    res = run_hybrid(problem, cfg, log=lines.append, progress=False, prepared=prep)
+    res = run_hybrid(problem, skip, log=lines.append, progress=False, prepared=prep)
     assert res.pga is None and "adapted to this survey" in res.pga_skipped
     assert any("physics-guided steps skipped" in x for x in lines)
     assert [h["band_hz"] for h in res.fwi.history] == [6.0] * 3 + [None] * 3  # the whole budget, 2 x 3
     assert len(res.curve) == 2 * 3 + 1
     assert res.fwi.history[-1]["misfit"] < res.fwi.history[0]["misfit"]
-    both = run_hybrid(problem, HybridConfig(**{**cfg.__dict__, "pga_after_adapt": True}), log=None, progress=False, prepared=prep)
-    assert both.pga is not None and len(both.pga.history) == 2 and both.pga_skipped is None
 
 
 def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypatch):

@@ -5,14 +5,14 @@ announced through ``log`` and timed:
 
 1. **start**: the 1-D reference model (water layer on top for marine data) and, when the source is
    unknown, a least-squares source wavelet estimated in it;
-2. **adapt** (``auto``: whenever the survey is not the network's own geometry): LoRA fine-tuning on
-   synthetic data generated in the survey's geometry, cached (:mod:`hybridfwi.dl.adapt`);
+2. **adapt** (``auto``: when the frame reads under half of the network's traces; ``on``, ``off``): LoRA
+   fine-tuning on synthetic data generated in the survey's geometry, cached (:mod:`hybridfwi.dl.adapt`);
 3. **dl**: the network's prediction through its frame (:mod:`hybridfwi.dl.frame`), water imposed;
 4. **choose**: the safeguard (:func:`~hybridfwi.hybrid.start.choose_start`): the reference, the DL
    model and their blends scored by low-band data misfit; the best is the start;
 5. **physics** (``pga_steps``, 14 of 15 first-band iterations by default): the network itself tuned through the wave equation
-   (:mod:`hybridfwi.hybrid.pga`), each step counted as an FWI iteration; not on a network adapted to the
-   survey in stage 2 (``pga_after_adapt``);
+   (:mod:`hybridfwi.hybrid.pga`), each step counted as an FWI iteration (on a network adapted in stage 2
+   too, unless ``pga_after_adapt`` is false);
 6. **fwi**: FWI from the start with the remaining iteration budget (the water layer frozen).
 
 Everything is returned as objects; :mod:`hybridfwi.workflow` writes run folders.
@@ -45,7 +45,20 @@ class HybridConfig:
     Attributes:
         model: network spec (CKPT[+ADAPTER]; None = the shipped foundation model).
         adapt: ``auto`` (fine-tune when the network frame reads under half of the network's traces from
-            the survey's data), ``on`` (always, for another geometry), ``off``.
+            the survey's data: sparse surveys), ``on`` (always), ``off``. Measured on the dev suite
+            (validation seeds, 2-core AMD EPYC): forced on where ``auto`` does not adapt
+            (``dev_adapt*.json``, nine cases) the hybrid ended lower on four and higher on five. On
+            the four sparse-shot dev cases, where ``auto`` adapts (``dev_sparse_adapt.json``:
+            basin-marine models under four shots at one end of a 3 km streamer), adaptation raised
+            the DL RMSE on all four (basin-sparse-0 1,039 -> 1,412 m/s, -1 515 -> 702, -2 491 -> 694,
+            -3 188 -> 434), but with the physics-guided steps after it the hybrid ended lower than
+            without adaptation on two (626 against 659, 363 against 662) and higher on two (1,001
+            against 499, 863 against 797); summed 2,853 against 2,617 m/s, median 745 against 661.
+            The rule fixed before that run (stop adapting such surveys when no adaptation ends
+            lower in sum, median and on three of the four) is not met: ``auto`` stays. (It was
+            fixed against the default of that moment, adaptation without the steps, which no
+            adaptation beat on three of four, 2,617 against 3,769; the same run put the steps back,
+            ``pga_after_adapt``.)
         adapt_samples, adapt_epochs, adapt_rank: the survey adaptation recipe.
         cache: adapter cache folder (None: ``$HYBRIDFWI_CACHE`` or ``~/.cache/hybridfwi``).
         iterations: FWI iterations per band: the budget every method gets.
@@ -200,19 +213,18 @@ class HybridConfig:
             2,833 with the steps against 3,164 without, higher without on 4 and lower on 3: the
             steps pay from a blend too. Not adopted.
         pga_after_adapt: run the physics-guided steps when the network was adapted to this survey
-            (stage 2 ran, by ``adapt`` ``on`` or by ``auto`` on a sparse survey). False by default:
-            the adapted network's start goes straight to pixel FWI with the whole budget, as from the
-            1-D reference. Measured on the dev suite (validation seeds) with adaptation forced on,
-            the only way the dev cases adapt (``dev_adapt.json``, ``dev_adapt_dev59.json``: with the
-            steps; ``dev_adapt_pga0.json``, ``dev_adapt_pga0_dev59.json``: without, 2026-12-07, AMD
-            EPYC): hybrid RMSE with / without the steps on the six land split-spread cases
-            basin-land-split-0 413 / 443, -1 156 / 143, -2 429 / 246, -3 273 / 271, -4 332 / 138,
-            -5 261 / 182 m/s; on the three streamer cases basin-streamer-0 542 / 516,
-            marine-streamer-0 238 / 237, marine-streamer-1 227 / 225. Lower without on 8 of 9,
-            median 273 -> 237, summed 2,871 -> 2,401 m/s. The rule fixed after the six land cases
-            and before the three streamer cases: change only when the sum and the median both fall
-            and most cases end lower. On an unadapted network the steps do pay
-            (``dev_pga_steps27.json``), so they stay on there.
+            (stage 2 ran: ``adapt`` ``on``, or ``auto`` on a sparse survey); False skips them there and
+            pixel FWI gets the whole budget. Measured on the dev suite (validation seeds, 2-core AMD
+            EPYC), hybrid RMSE with / without the steps on an adapted network. Adaptation forced on
+            where the frame reads the data well (``dev_adapt.json``, ``dev_adapt_dev59.json`` with,
+            ``dev_adapt_pga0.json``, ``dev_adapt_pga0_dev59.json`` without): basin-land-split-0 413 /
+            443, -1 156 / 143, -2 429 / 246, -3 273 / 271, -4 332 / 138, -5 261 / 182,
+            basin-streamer-0 542 / 516, marine-streamer-0 238 / 237, marine-streamer-1 227 / 225 m/s:
+            lower without on 8 of 9, summed 2,871 against 2,401. But on the four sparse-shot cases,
+            where ``auto`` adapts (``dev_sparse_adapt.json``): basin-sparse-0 1,001 / 1,409, -1 626 /
+            871, -2 863 / 1,047, -3 363 / 442: the steps pay there, on all four (summed 2,853 against
+            3,769). The two regimes disagree, so the steps stay on (True, as before the option
+            existed); False was the default for part of 2026-12-07, chosen on the nine cases alone.
         fwi_after_pga: the FWI bands after the physics-guided steps: ``all`` (every band, as the other
             methods run them) or ``last`` (with three bands or more: the bands between the first and
             the last are skipped and their iterations go to the last band, so the budget is the
@@ -254,7 +266,7 @@ class HybridConfig:
     pga_keep: str = "best"
     dl_flip: bool = False
     pga_from_blend: bool = True
-    pga_after_adapt: bool = False
+    pga_after_adapt: bool = True
     fwi_after_pga: str = "all"
     device: str = "auto"
 
@@ -343,7 +355,7 @@ HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "start_evidence", "pga_
 
 #: HybridConfig fields that change the DL prediction, read by the ``dl`` method and the hybrid only: a
 #: benchmark may redo those two alone after one of them changed.
-DL_AND_HYBRID = ("dl_flip",)
+DL_AND_HYBRID = ("dl_flip", "adapt", "adapt_samples", "adapt_epochs", "adapt_rank")
 
 
 def fwi_config(problem: Problem, cfg: HybridConfig) -> FWIConfig:
@@ -443,11 +455,12 @@ def prepare(problem: Problem, cfg: HybridConfig, stages: Stages, with_dl: bool =
     usable_low = problem.info.get("spectrum_hz", {}).get("usable_low") if problem.field_data else None
     frame = frame_for(mcfg, g, record, usable_low)
     # auto: adapt only where the frame reads too few of the network's traces from the data (sparse
-    # surveys). Where it reads them well, adapting (forced with --adapt on) did not improve the
-    # hybrid consistently on the dev suite (validation seeds; dev_adapt.json, dev_adapt_dev59.json):
-    # on the six land split-spread cases it lowered the DL RMSE on all six (the most: 1,544 -> 443 m/s)
-    # but the hybrid's end on three only (three rose, the most: 136 -> 273); on the three streamer
-    # cases it raised the DL RMSE on two (119 -> 238, 265 -> 499). It costs minutes per survey.
+    # surveys). Where it reads them well, adapting (forced with --adapt on) did not improve the hybrid
+    # consistently on the dev suite (validation seeds; dev_adapt.json, dev_adapt_dev59.json: lower on
+    # 4 of 9 cases, higher on 5). On the four sparse-shot dev cases, where auto adapts
+    # (dev_sparse_adapt.json), it raised the DL RMSE on all four, and the hybrid ended lower on two
+    # and higher on two than without it (summed 2,853 against 2,617 m/s): no consistent gain either
+    # way, so auto stays (see HybridConfig.adapt). It costs minutes per survey.
     if not frame.identity:
         frame.plans()
     coverage = min(frame.coverage) if frame.coverage else 1.0
@@ -565,12 +578,11 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
     iters_used = 0
     # physics-guided steps tune a network: none when the start is the 1-D reference or when the DL
     # model was given without the network that made it; none on a network adapted to this survey
-    # unless asked (pga_after_adapt)
+    # when pga_after_adapt is false
     after_adapt = prep.adapt_info is not None and not cfg.pga_after_adapt
     skipped = None
     if cfg.physics_steps and after_adapt and start_name != "reference" and prep.frame is not None:
-        skipped = ("the network was adapted to this survey (on the dev suite the steps raised the end from an adapted "
-                   "network on 8 of 9 cases; pga_after_adapt true runs them): pixel FWI gets the whole budget")
+        skipped = "the network was adapted to this survey and pga_after_adapt is false: pixel FWI gets the whole budget"
         if log:
             log("    physics-guided steps skipped: " + skipped)
     if (cfg.physics_steps and not after_adapt and start_name != "reference" and prep.frame is not None
