@@ -185,3 +185,27 @@ def test_a_setting_added_later_leaves_older_runs_resumable(tmp_path):
     with pytest.raises(InputError, match="other settings"):  # the rest is still compared
         RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.001, "pga_warmup": 0}},
                   resume=True).check()
+
+
+def test_the_sparse_dev_cases_are_read_sparsely_and_the_earlier_cases_keep_their_place():
+    """The dev suite's sparse-shot cases (four shots at one end of a 3 km streamer) are the regime
+    where ``--adapt auto`` adapts: the frame reads under half of the network's traces there, and
+    drops the windows with no shots; they come last, so every earlier case keeps its noise seed."""
+    from hybridfwi.bench.suites import _geometry, _plan
+    from hybridfwi.core.survey import load_geometry
+    from hybridfwi.dl.frame import network_frame
+
+    plan = _plan("dev", 2)
+    sparse = [k for k, c in enumerate(plan) if c["family"] == "basin-sparse"]
+    assert sparse == list(range(len(plan) - 4, len(plan))) and len(plan) == 31
+    assert [c["id"] for c in plan[:27]][-6:] == ["flatvel-a-0", "curvevel-a-0", "flatfault-a-0", "curvefault-a-0",
+                                                   "flatvel-b-0", "curvevel-b-0"]
+    geo = _geometry(plan[sparse[0]])
+    s = geo.survey
+    assert s.n_shots == 4 and s.free_surface and max(s.source_x) - min(s.source_x) == 75.0
+    offsets = [x - r[m] for x, r, m in zip(s.source_x, s.receiver_x, s.receiver_mask)]
+    assert all(o.min() == 262.0 and o.max() <= 3262.0 for o in offsets)  # trailing, 262 m to 3.26 km behind
+    assert [o.size for o in offsets] == [120, 121, 121, 121]  # the first shot's farthest channel is off the model
+    frame = network_frame(geo.grid, s, load_geometry("openfwi"))
+    frame.plans()
+    assert min(frame.coverage) < 0.5 and frame.dropped  # auto adapts; the windows without shots are dropped
