@@ -75,7 +75,10 @@ def main() -> None:
         for cid in sorted(os.listdir(runs)):
             if cid not in truths:
                 fail(f"case {cid} of {runs} is not in {folder}: give the folder the run was made from")
-            with open(os.path.join(runs, cid, "results.json"), encoding="utf-8") as fh:
+            rec_path = os.path.join(runs, cid, "results.json")
+            if not os.path.isfile(rec_path):
+                fail(f"{rec_path} is missing (an unfinished run?): finish it with hybridfwi benchmark run")
+            with open(rec_path, encoding="utf-8") as fh:
                 rec = json.load(fh)
             true = np.load(truths[cid])
             g = rec["grid"]

@@ -579,14 +579,13 @@ def run_hybrid(problem: Problem, cfg: HybridConfig, true: np.ndarray | None = No
     # physics-guided steps tune a network: none when the start is the 1-D reference or when the DL
     # model was given without the network that made it; none on a network adapted to this survey
     # when pga_after_adapt is false
-    after_adapt = prep.adapt_info is not None and not cfg.pga_after_adapt
+    tunable = cfg.physics_steps and start_name != "reference" and prep.frame is not None
     skipped = None
-    if cfg.physics_steps and after_adapt and start_name != "reference" and prep.frame is not None:
+    if tunable and prep.adapt_info is not None and not cfg.pga_after_adapt:
         skipped = "the network was adapted to this survey and pga_after_adapt is false: pixel FWI gets the whole budget"
         if log:
             log("    physics-guided steps skipped: " + skipped)
-    if (cfg.physics_steps and not after_adapt and start_name != "reference" and prep.frame is not None
-            and (cfg.pga_from_blend or start_name == "dl")):
+    elif tunable and (cfg.pga_from_blend or start_name == "dl"):
         from hybridfwi.hybrid.pga import physics_adapt
 
         stages.start("physics", f"physics-guided adaptation of the network ({cfg.physics_steps} steps through the wave equation)")
