@@ -228,6 +228,13 @@ basin-land-split-5 --variants '{"adapt": "on", "pga_steps": 0}'
     python benchmarks/dev_choices.py --suite /tmp/dev8 --cache /tmp/adapt_cache --out benchmarks/results/dev_sparse_adapt.json \
         --cases basin-sparse-0,basin-sparse-1,basin-sparse-2,basin-sparse-3 \
         --variants '{}' '{"adapt": "off"}' '{"pga_after_adapt": true}'
+    # a fourth FWI stage above the spectral peak of broadband data (ProblemConfig.top_stage: every method's
+    # bands), on the 13 dev cases in OpenFWI's geometry -> dev_top_stage.json (its top_stage null rows are
+    # dev_fwi_after_pga.json's default rows, the same configuration; the rule, fixed before the run: adopt
+    # when the hybrid ends lower on at least 9 of 13 and lower in sum)
+    python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_top_stage.json \
+        --cases curvefault-b-0,style-a-0,salt-0,gas-0,gradient-0,flatfault-b-0,style-b-0,flatvel-a-0,curvevel-a-0,\
+flatfault-a-0,curvefault-a-0,flatvel-b-0,curvevel-b-0 --variants '{"top_stage": null}' '{"top_stage": 1.5}'
 """
 
 from __future__ import annotations

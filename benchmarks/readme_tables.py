@@ -126,9 +126,19 @@ def suite_block(s: str) -> str:
         last = redone[-1]
         times = f"{len(redone)} times, last" if len(redone) > 1 else "once,"
         where = f" on {last['machine']}" if last.get("machine") else ""
-        head += (f" Rerun with `--redo` ({times} {last['at'][:16].replace('T', ' ')} UTC{where}: {', '.join(last['methods'])}); the "
-                 f"other methods' records are from earlier runs (the changes behind the reruns did not affect them; "
-                 f"an earlier run may have been on another machine: model errors do not depend on it, wall times do).")
+        methods = {k for c in res["cases"].values() for k in c["methods"]}
+        when = f"{times} {last['at'][:16].replace('T', ' ')} UTC{where}"
+        if set(last["methods"]) >= methods:  # every method: those cases were run afresh
+            rest = sorted(set(res["cases"]) - set(last.get("cases") or res["cases"]))
+            head += (f" Rerun with `--redo` ({when}: every method, "
+                     f"{'every case' if not rest else ', '.join(last['cases'])})"
+                     + ("; the other cases' records are from earlier runs (the changes behind the reruns did not affect "
+                        "them; an earlier run may have been on another machine: model errors do not depend on it, wall "
+                        "times do)." if rest else "."))
+        else:
+            head += (f" Rerun with `--redo` ({when}: {', '.join(last['methods'])}); the "
+                     f"other methods' records are from earlier runs (the changes behind the reruns did not affect them; "
+                     f"an earlier run may have been on another machine: model errors do not depend on it, wall times do).")
     head += "\n\n"
     body = openfwi_table(res) if s.startswith("openfwi") else rmse_table(res)
     if s in ("marmousi", "ood"):
@@ -197,6 +207,7 @@ def spread_block() -> str:
                 f"{', '.join(str(j) for j in sorted(int(k) for k in r['draws']))} (draw 0: the committed `benchmark_{s}` run); "
                 f"values listed draw by draw.", ""]
         order = sorted(r["draws"], key=int)
+        out += _stale(s, r)
         if s.startswith("openfwi"):  # the target there is the hybrid against the DL start, by MAE
             out += _spread_mae_table(r, order) + _moves(r)
             continue
@@ -223,6 +234,29 @@ def spread_block() -> str:
                     f"{t['hybrid_rmse_ms']:.0f} ({t['start'] or 'dl'} start), fwi_gradient {t['fwi_gradient_rmse_ms']:.0f} m/s; committed "
                     f"{k['dl_rmse_ms']:.0f}, {k['hybrid_rmse_ms']:.0f} ({k['start'] or 'dl'}), {k['fwi_gradient_rmse_ms']:.0f}.", ""]
     return "\n".join(out) + "\n" if out else "(no spread results yet)\n"
+
+
+def _stale(suite: str, r: dict) -> list:
+    """A warning naming the cases whose committed benchmark records changed after the spread file
+    was made (its draw 0 no longer matches them: its other draws were made with older code)."""
+    path = os.path.join(RESULTS, f"benchmark_{suite}", "results.json")
+    if not os.path.exists(path) or "0" not in r["draws"]:
+        return []
+    with open(path, encoding="utf-8") as fh:
+        now = json.load(fh)["cases"]
+    stale = []
+    for cid, row in r["draws"]["0"].items():
+        m = now.get(cid, {}).get("methods", {})
+        for name in ("dl", "hybrid", "fwi_gradient"):
+            old, new = row.get(f"{name}_rmse_ms"), m.get(name, {}).get("rmse_ms")
+            if old is not None and (new is None or abs(new - old) > 1e-6 * max(1.0, abs(old))):
+                stale.append(cid)
+                break
+    if not stale:
+        return []
+    return [f"**Out of date for {', '.join(stale)}:** their committed `benchmark_{suite}` records were remade after this file "
+            f"(the draw 0 below is the earlier record, and the other draws were run with the same earlier code); rerun "
+            f"`benchmarks/spread.py` for them.", ""]
 
 
 def _moves(r: dict) -> list:

@@ -17,6 +17,11 @@ changed (``dl`` and ``fwi_gradient`` are kept: their records do not depend on it
 
     python benchmarks/spread.py --suite ood --draws 1 2 --redo-hybrid
 
+``--redo-all CASE ...`` reruns every method on those cases of the draws, after a change that every
+method reads (the problem's bands: ``top_stage``, 2026-12-07)::
+
+    python benchmarks/spread.py --suite ood --draws 1 2 --redo-all salt-0 gas-0 gradient-0
+
 ``--recheck CASE`` also reruns the methods on draw 0 itself for that case with today's code
 (``draw0_rerun`` in the output, kept by later runs): the committed records may be older than the
 code, and this shows whether they still stand.
@@ -122,6 +127,9 @@ def main() -> None:
     ap.add_argument("--marmousi", default=None, help="the Marmousi2 file (marmousi suite)")
     ap.add_argument("--out", default=None, help="results file [benchmarks/results/spread_<suite>.json]")
     ap.add_argument("--recheck", nargs="*", default=[], metavar="CASE", help="rerun draw 0 of these cases with today's code")
+    ap.add_argument("--redo-all", nargs="+", default=[], metavar="CASE",
+                    help="rerun every method on these cases of the draws (after a change every method reads, such as the "
+                         "problem's bands); the other cases' runs are kept")
     ap.add_argument("--redo-hybrid", action="store_true",
                     help="rerun the hybrid on the draws (after a default only the hybrid reads changed); drops the "
                          "draw-0 rechecks, which the committed run, rerun after that change, replaces")
@@ -160,6 +168,9 @@ def main() -> None:
         suite_dir = os.path.join(args.work, f"suite_{args.suite}_draw{j}")
         run_dir = os.path.join(args.work, f"run_{args.suite}_draw{j}")
         make_suite(args.suite, suite_dir, per_family=args.cases, marmousi=args.marmousi, noise_draw=j)
+        if args.redo_all:  # those cases afresh, every method (the aggregate below covers every case)
+            run_suite(SuiteRun(suite=suite_dir, out=run_dir, hybrid=HybridConfig(device="cpu"), methods=METHODS,
+                               cases=list(args.redo_all), redo=METHODS))
         res = run_suite(SuiteRun(suite=suite_dir, out=run_dir, hybrid=HybridConfig(device="cpu"), methods=METHODS,
                                  redo=("hybrid",) if args.redo_hybrid else ()))
         times[str(j)] = _compute_time(res)

@@ -67,6 +67,32 @@ def test_redo_reruns_one_method_and_keeps_the_others(tiny_suite, tmp_path):
         run_suite(run)
 
 
+def test_a_redo_of_every_method_reruns_a_case_whose_shared_settings_changed(tiny_suite, tmp_path):
+    """A case recorded before a setting every method reads changed (here the problem's bands,
+    ``top_stage``) is refused by a partial redo, and rerun from scratch by a redo of every method."""
+    out = str(tmp_path / "bench")
+    run = SuiteRun(suite=tiny_suite, out=out, hybrid=HybridConfig(device="cpu", iterations=1), methods=("dl", "fwi_gradient"),
+                   progress=False, cases=["flatvel-a-0"])
+    run_suite(run)
+    case = os.path.join(out, "cases", "flatvel-a-0")
+    marker = os.path.join(case, "run.json")
+    rec = json.loads(_bytes(marker))
+    assert rec["settings"]["problem"]["top_stage"] == 1.5
+    del rec["settings"]["problem"]["top_stage"]  # as recorded before the option existed
+    with open(marker, "w", encoding="utf-8") as fh:
+        json.dump(rec, fh)
+    os.remove(os.path.join(case, "results.json"))  # an unfinished case: its compare must resume
+    with pytest.raises(InputError, match="top_stage"):
+        run_suite(run)
+    run.redo = ("dl", "fwi_gradient")
+    res = run_suite(run)
+    assert json.loads(_bytes(marker))["settings"]["problem"]["top_stage"] == 1.5
+    grad = json.loads(_bytes(os.path.join(case, "methods", "fwi_gradient.json")))
+    assert [p["band_hz"] for p in grad["curve"][:-1]] == [3.0, 5.0, 13.0, 19.5]  # one iteration in each of the four bands
+    assert grad["fwi_iterations"] == 4
+    assert res["redone"][0]["methods"] == ["dl", "fwi_gradient"]
+
+
 def test_a_noise_draw_is_the_same_cases_with_independent_noise_at_the_same_level(tiny_suite, tmp_path):
     """``noise_draw`` 1: the same true models and clean data; the observed data differ by the
     difference of two independent 30 dB noises, whose power is 2 x 10**-3 of the signal's."""

@@ -242,8 +242,8 @@ def test_water_picks_a_shallow_soft_seabed_under_a_streamer():
 
 def test_broadband_data_get_a_stage_at_their_spectral_peak(tmp_path):
     """OpenFWI's geometry (15 Hz Ricker): the low ladder (1.5x and 2.5x the 2 Hz usable edge) stops at
-    5 Hz, a third of the data's peak, so a stage at the peak is added; the shipped example (8 Hz,
-    ladder to 6.2 Hz against a 9 Hz peak) keeps its two stages."""
+    5 Hz, a third of the data's peak, so a stage at the peak is added, then one at 1.5x the peak; the
+    shipped example (8 Hz, ladder to 6.2 Hz against a 9 Hz peak) keeps its two stages."""
     from hybridfwi.core.survey import load_geometry
 
     geo = load_geometry("openfwi")
@@ -254,10 +254,23 @@ def test_broadband_data_get_a_stage_at_their_spectral_peak(tmp_path):
     p = build_problem(sf)
     peak = p.info["spectrum_hz"]["peak"]
     assert 11.0 <= peak <= 16.0
-    assert p.bands[:2] == [3.0, 5.0] and p.bands[2] == pytest.approx(peak, abs=0.1) and len(p.bands) == 3
-    assert "peak_stage" in p.info
-    assert build_problem(sf, ProblemConfig(peak_stage=None)).bands == [3.0, 5.0]
+    top = p.info["spectrum_hz"]["usable_high"]
+    assert p.bands[:2] == [3.0, 5.0] and p.bands[2] == pytest.approx(peak, abs=0.1) and len(p.bands) == 4
+    # ... and one above it, at 1.5x the peak (within the usable band)
+    assert p.bands[3] == pytest.approx(min(1.5 * peak, 0.9 * top), abs=0.1) and peak < p.bands[3] < top
+    assert "peak_stage" in p.info and "top_stage" in p.info
+    assert build_problem(sf, ProblemConfig(top_stage=None)).bands == p.bands[:3]
+    assert build_problem(sf, ProblemConfig(top_stage=1.3)).bands[3] == pytest.approx(1.3 * peak, abs=0.1)
+    # it never makes the grid finer: where the grid chosen for the other stages (here for a 500 m/s
+    # medium) does not resolve 1.2x the last stage, there is none
+    slow = build_problem(sf, ProblemConfig(vmin_guess=500.0, padding=100.0))
+    assert slow.grid == build_problem(sf, ProblemConfig(vmin_guess=500.0, padding=100.0, top_stage=None)).grid
+    assert slow.grid.dx < 10.0 and len(slow.bands) == 3 and "top_stage" not in slow.info
+    assert build_problem(sf, ProblemConfig(peak_stage=None)).bands == [3.0, 5.0]  # the top stage follows the peak stage only
     ex = build_problem(read_survey(os.path.join(EXAMPLE, "survey.segy")))
-    assert len(ex.bands) == 2 and ex.bands[-1] < 7.0 and "peak_stage" not in ex.info
+    assert len(ex.bands) == 2 and ex.bands[-1] < 7.0 and "peak_stage" not in ex.info and "top_stage" not in ex.info
     with pytest.raises(InputError, match="peak_stage"):
         ProblemConfig(peak_stage=0.5).validate()
+    for bad in (1.0, 0.5, float("nan"), True):
+        with pytest.raises(InputError, match="top_stage"):
+            ProblemConfig(top_stage=bad).validate()

@@ -118,7 +118,7 @@ def run_suite(run: SuiteRun) -> dict:
     with dist.main_first():
         folder.create()
         if dist.is_main() and run.redo:
-            _forget(run.out, cases, run.redo)
+            _forget(run.out, cases, run.redo, every=set(run.redo) >= set(run.methods))
     t0 = time.perf_counter()
     if dist.world_size() > 1:
         for i in dist.shard(len(cases)):
@@ -159,13 +159,20 @@ def run_suite(run: SuiteRun) -> dict:
     return res
 
 
-def _forget(out: str, cases: list[Case], methods: tuple) -> None:
-    """Remove ``methods``' records, models and checkpoints (and the case summary) from finished cases."""
+def _forget(out: str, cases: list[Case], methods: tuple, every: bool = False) -> None:
+    """Remove ``methods``' records, models and checkpoints (and the case summary) from finished cases;
+    with ``every`` (every method of the run is redone) the whole case folder, so its ``compare``
+    starts afresh and settings all methods share (the problem's, e.g. its bands) may differ."""
+    import shutil
+
     from hybridfwi.workflow.compare_run import _safe
 
     for c in cases:
         folder = os.path.join(out, "cases", c.id)
         if not os.path.isdir(folder):
+            continue
+        if every:
+            shutil.rmtree(folder)
             continue
         names = [os.path.join(folder, "results.json")]
         for m in methods:

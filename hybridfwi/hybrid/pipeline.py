@@ -229,7 +229,8 @@ class HybridConfig:
             methods run them) or ``last`` (with three bands or more: the bands between the first and
             the last are skipped and their iterations go to the last band, so the budget is the
             same). Why one might: the steps fit the first band, and on the committed benchmark runs
-            (``stage_gains.json``) the hybrid's middle band moves the RMSE least (median exit over
+            (``stage_gains.json`` as it was before the stage above the peak, 2026-12-07, when these
+            suites had three bands) the hybrid's middle band moves the RMSE least (median exit over
             entry 0.95 on ``openfwi-a``, 0.96 on ``openfwi-b``, 0.99 on ``ood``) while its last
             band pays most on the OpenFWI suites (0.91, 0.88). Measured on the dev suite (validation
             seeds; its 13 cases in OpenFWI's geometry, all with three bands,
