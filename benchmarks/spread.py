@@ -154,6 +154,9 @@ def main() -> None:
     if os.path.exists(out) and not args.redo_hybrid:
         with open(out, encoding="utf-8") as fh:
             rerun = json.load(fh).get("draw0_rerun", {})
+    unknown = sorted(set(args.redo_all) - set(draws[0]))
+    if unknown:
+        ap.error(f"--redo-all {', '.join(unknown)}: not a case of the committed {args.suite} run")
     if args.recheck:
         unknown = sorted(set(args.recheck) - set(draws[0]))
         if unknown:
