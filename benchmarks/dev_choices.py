@@ -235,6 +235,14 @@ basin-land-split-5 --variants '{"adapt": "on", "pga_steps": 0}'
     python benchmarks/dev_choices.py --suite /tmp/dev5 --no-baseline --out benchmarks/results/dev_top_stage.json \
         --cases curvefault-b-0,style-a-0,salt-0,gas-0,gradient-0,flatfault-b-0,style-b-0,flatvel-a-0,curvevel-a-0,\
 flatfault-a-0,curvefault-a-0,flatvel-b-0,curvevel-b-0 --variants '{"top_stage": null}' '{"top_stage": 1.5}'
+    # marine survey adaptation from basin-marine alone (160 samples, the default's total) against the default
+    # mix (basin-marine and four OpenFWI B families under the water layer), on the four sparse-shot cases where
+    # auto adapts -> dev_adapt_families.json (rule fixed before the run: adopt when the hybrid ends lower on at
+    # least 3 of the 4 and lower in sum; these cases are basin-marine models, so adapt_mismatch.py's held-out
+    # marine draws are the out-of-family check)
+    python benchmarks/dev_choices.py --suite /tmp/dev8 --no-baseline --cache /tmp/adapt_cache --out benchmarks/results/dev_adapt_families.json \
+        --cases basin-sparse-0,basin-sparse-1,basin-sparse-2,basin-sparse-3 \
+        --variants '{"adapt_families": ["basin-marine"], "adapt_samples": 160}' '{}'
 """
 
 from __future__ import annotations
@@ -263,7 +271,7 @@ from hybridfwi.workflow.runs import load_problem  # noqa: E402
 
 #: HybridConfig fields read by the preparation (the DL prediction: the network, its survey adaptation
 #: and how it is read), not only after the start
-PREP_FIELDS = ("model", "dl_flip", "adapt", "adapt_samples", "adapt_epochs", "adapt_rank")
+PREP_FIELDS = ("model", "dl_flip", "adapt", "adapt_samples", "adapt_epochs", "adapt_rank", "adapt_families")
 
 
 def main() -> None:

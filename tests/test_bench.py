@@ -208,6 +208,10 @@ def test_a_setting_added_later_leaves_older_runs_resumable(tmp_path):
     with pytest.raises(InputError, match="pga_after_adapt"):
         RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "pga_after_adapt": False}},
                   resume=True).check()
+    RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "adapt_families": None}}, resume=True).check()
+    with pytest.raises(InputError, match="adapt_families"):
+        RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {**old["hybrid"], "adapt_families": ["basin-marine"]}},
+                  resume=True).check()
     with pytest.raises(InputError, match="other settings"):  # the rest is still compared
         RunFolder(tmp_path / "r", "benchmark", {"suite": "s", "hybrid": {"iterations": 15, "pga_lr": 0.001, "pga_warmup": 0}},
                   resume=True).check()

@@ -547,6 +547,22 @@ def test_physics_guided_steps_on_a_network_adapted_to_the_survey(tiny_data, tiny
     assert res.fwi.history[-1]["misfit"] < res.fwi.history[0]["misfit"]
 
 
+def test_adaptation_draws_from_the_families_asked_for(tiny_data, tiny_base, tmp_path):
+    """HybridConfig.adapt_families picks the adaptation data's families (adapt_samples each); the
+    cache tells the recipes apart, and the default on land is LAND_FAMILIES."""
+    from hybridfwi.dl.adapt import LAND_FAMILIES
+    from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare
+
+    problem = _curvevel_problem(tiny_data, tmp_path, [6.0, None])
+    common = dict(model=tiny_base, adapt="on", adapt_samples=2, adapt_epochs=1, cache=str(tmp_path / "cache"), device="cpu")
+    one = prepare(problem, HybridConfig(adapt_families=["flatvel-b"], **common), Stages(1, None), progress=False)
+    assert one.adapt_info["families"] == ["flatvel-b"] and one.adapt_info["samples"] == 2
+    default = prepare(problem, HybridConfig(**common), Stages(1, None), progress=False)
+    assert default.adapt_info["families"] == list(LAND_FAMILIES) and default.adapt_info["samples"] == 2 * len(LAND_FAMILIES)
+    assert default.adapt_info["key"] != one.adapt_info["key"] and not default.adapt_info["reused"]
+    assert not np.array_equal(default.dl_raw, one.dl_raw)  # another adapter, another prediction
+
+
 def test_physics_guided_held_out_check(tiny_data, tiny_base, tmp_path, monkeypatch):
     """The held-out check scores the start and the adapted model in the band after the fitted one: it
     keeps a model that moved toward the truth, drops one that moved away, and when it drops, FWI

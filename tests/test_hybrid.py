@@ -171,9 +171,14 @@ def test_hybrid_config_is_checked():
                       ({"blend_tolerance": True}, "blend_tolerance"),
                       ({"start_evidence": -1.0}, "start_evidence"), ({"start_evidence": float("nan")}, "start_evidence"), ({"pga_warmup": -1}, "pga_warmup"),
                       ({"pga_warmup": 1.5}, "pga_warmup"), ({"fwi_after_pga": "middle"}, "fwi_after_pga"),
-                      ({"pga_after_adapt": "yes"}, "pga_after_adapt"), ({"pga_after_adapt": 1}, "pga_after_adapt")):
+                      ({"pga_after_adapt": "yes"}, "pga_after_adapt"), ({"pga_after_adapt": 1}, "pga_after_adapt"),
+                      ({"adapt_families": "basin-marine"}, "adapt_families"), ({"adapt_families": []}, "adapt_families"),
+                      ({"adapt_families": ["marine"]}, "marine not a pretraining family"),
+                      ({"adapt_families": ["basin-marine", "basin-marine"]}, "twice")):
         with pytest.raises(InputError, match=words):
             HybridConfig(**bad).validate()
+    # a list (a JSON config) is kept as a tuple of pretraining families
+    assert HybridConfig(adapt_families=["basin-marine", "flatvel-b"]).validate().adapt_families == ("basin-marine", "flatvel-b")
 
 
 def test_physics_guided_steps_default_to_all_of_the_first_band_but_one():

@@ -60,6 +60,9 @@ class HybridConfig:
             adaptation beat on three of four, 2,617 against 3,769; the same run put the steps back,
             ``pga_after_adapt``.)
         adapt_samples, adapt_epochs, adapt_rank: the survey adaptation recipe.
+        adapt_families: the families the adaptation data are drawn from (pretraining families only;
+            the held-out ones are refused). None (default): ``MARINE_FAMILIES`` under a water layer,
+            else ``LAND_FAMILIES`` (:mod:`hybridfwi.dl.adapt`). ``adapt_samples`` is per family.
         cache: adapter cache folder (None: ``$HYBRIDFWI_CACHE`` or ``~/.cache/hybridfwi``).
         iterations: FWI iterations per band: the budget every method gets.
         fwi: further FWI settings (None: defaults); bands, low cut, iterations and device are the problem's/these.
@@ -247,6 +250,7 @@ class HybridConfig:
     adapt_samples: int = 32
     adapt_epochs: int = 10
     adapt_rank: int = 1
+    adapt_families: tuple | None = None
     cache: str | None = None
     iterations: int = 15
     fwi: FWIConfig | None = None
@@ -278,6 +282,8 @@ class HybridConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1:
                 raise InputError(f"--{name.replace('_', '-')} must be a positive integer, got {v!r}")
+        if self.adapt_families is not None:
+            self.adapt_families = _adapt_families(self.adapt_families)
         if self.pga_steps is None:
             return self._validate_rest()
         if isinstance(self.pga_steps, bool) or not isinstance(self.pga_steps, (int, np.integer)) or self.pga_steps < 0:
@@ -356,7 +362,22 @@ HYBRID_ONLY = ("safeguard", "blends", "blend_tolerance", "start_evidence", "pga_
 
 #: HybridConfig fields that change the DL prediction, read by the ``dl`` method and the hybrid only: a
 #: benchmark may redo those two alone after one of them changed.
-DL_AND_HYBRID = ("dl_flip", "adapt", "adapt_samples", "adapt_epochs", "adapt_rank")
+DL_AND_HYBRID = ("dl_flip", "adapt", "adapt_samples", "adapt_epochs", "adapt_rank", "adapt_families")
+
+
+def _adapt_families(value) -> tuple:
+    """``HybridConfig.adapt_families`` checked: a non-empty list of distinct pretraining families."""
+    from hybridfwi.synth.families import PRETRAIN_FAMILIES
+
+    if isinstance(value, str) or not isinstance(value, (list, tuple)) or not value:
+        raise InputError(f"adapt_families must be a non-empty list of family names, got {value!r}")
+    bad = [f for f in value if f not in PRETRAIN_FAMILIES]
+    if bad:
+        raise InputError(f"adapt_families: {', '.join(map(str, bad))} not a pretraining family (held-out families are "
+                         f"never adapted on); choose from {', '.join(PRETRAIN_FAMILIES)}")
+    if len(set(value)) != len(value):
+        raise InputError("adapt_families names a family twice; name each once")
+    return tuple(value)
 
 
 def fwi_config(problem: Problem, cfg: HybridConfig) -> FWIConfig:
@@ -474,7 +495,8 @@ def prepare(problem: Problem, cfg: HybridConfig, stages: Stages, with_dl: bool =
         from hybridfwi.dl.adapt import LAND_FAMILIES, MARINE_FAMILIES, AdaptConfig, adapt_to_survey
 
         water = problem.water
-        acfg = AdaptConfig(families=MARINE_FAMILIES if water is not None else LAND_FAMILIES, count=cfg.adapt_samples,
+        families = cfg.adapt_families or (MARINE_FAMILIES if water is not None else LAND_FAMILIES)
+        acfg = AdaptConfig(families=tuple(families), count=cfg.adapt_samples,
                            epochs=cfg.adapt_epochs, rank=cfg.adapt_rank, cache=cfg.cache, device=cfg.device, progress=progress,
                            water=(water.velocity, water.seabed_depth) if water is not None and water.seabed_depth else None)
         frame.plans()  # coverage first: the key includes the frame

@@ -1,0 +1,115 @@
+"""How much does the DL start depend on the wavelet the data are read with? (dev suite only)
+
+    python benchmarks/wavelet_reading.py --suite /tmp/dev8      # -> results/dev_wavelet_reading.json
+
+Where the source is unknown (field data, free-surface data), ``invert`` estimates a least-squares
+wavelet in the 1-D reference model, and the network frame shapes the data from that wavelet to the
+network's Ricker before the network reads them (``NetworkFrame.to_network``). In a reference that is
+kinematically wrong, the least-squares wavelet absorbs part of the traveltime error. This measures,
+on every dev case whose problem estimates the wavelet, the RMSE (m/s) of the DL start
+(``dl_start``: bounds and water layer, no adaptation) when the data are read with:
+
+- ``reference``: the wavelet estimated in the 1-D reference (what ``invert`` does today);
+- ``dl_k``: re-estimated in the previous DL start and the data read again, ``k`` = 1, 2 rounds;
+- ``mean_0_1``: the slowness mean of the ``reference`` and ``dl_1`` starts;
+- ``true_model``: estimated in the true model (an oracle, not available in practice: the wavelet
+  that best explains the data, against which the others are measured).
+
+Also per case: the shift (ms) and zero-lag correlation of the reference wavelet against the oracle.
+Nothing here changes a default. Validation seeds only (the script refuses any other suite).
+Resumable: cases already in the results file are skipped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import os
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _common import RESULTS, load_rows, read_dev_suite, save_rows  # noqa: E402
+
+from hybridfwi.dl.finetune import load_model  # noqa: E402
+from hybridfwi.dl.predict import predict_survey  # noqa: E402
+from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare  # noqa: E402
+from hybridfwi.hybrid.start import dl_start  # noqa: E402
+from hybridfwi.inversion.fwi import estimate_wavelet_in  # noqa: E402
+from hybridfwi.metrics import rmse  # noqa: E402
+from hybridfwi.workflow.runs import load_problem  # noqa: E402
+
+VARIANTS = ("reference", "dl_1", "dl_2", "mean_0_1", "true_model")
+
+
+def shift_ms(w: np.ndarray, ref: np.ndarray, dt: float) -> tuple[float, float]:
+    """``(shift of w against ref in ms, zero-lag correlation)``; positive: ``w`` arrives later."""
+    xc = np.correlate(w, ref, "full")
+    lag = int(np.argmax(np.abs(xc))) - (ref.size - 1)
+    corr = float(np.dot(w, ref) / (np.linalg.norm(w) * np.linalg.norm(ref) + 1e-30))
+    return lag * dt * 1e3, corr
+
+
+def summary(rows: list[dict]) -> dict:
+    out = {"cases": len(rows)}
+    if not rows:
+        return out
+    base = np.array([r["rmse"]["reference"] for r in rows])
+    for v in VARIANTS:
+        x = np.array([r["rmse"][v] for r in rows])
+        out[v] = {"sum_rmse": float(x.sum()), "median_rmse": float(np.median(x)),
+                  "lower_than_reference_wavelet": int((x < base).sum()) if v != "reference" else None}
+    out["rmse_reference_model_sum"] = float(sum(r["rmse_reference_model"] for r in rows))
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--suite", required=True, help="a dev suite folder (benchmark make --suite dev)")
+    ap.add_argument("--out", default=os.path.join(RESULTS, "dev_wavelet_reading.json"))
+    args = ap.parse_args()
+    manifest, cases = read_dev_suite(args.suite, "wavelet_reading.py")
+    rows = load_rows(args.out)
+    done = {r["case"] for r in rows}
+    model, mcfg = load_model(None, device="cpu")
+    for c in cases:
+        if c.id in done:
+            continue
+        _, problem = load_problem(c.survey)
+        if not problem.estimate_wavelet:
+            continue
+        t0 = time.time()
+        true = np.load(c.true)
+        g = problem.grid
+        prep = prepare(problem, HybridConfig(device="cpu", adapt="off"), Stages(1, None), progress=False)
+
+        def read(w: np.ndarray) -> np.ndarray:
+            vm, _ = predict_survey(model, mcfg, g, prep.record, w, device="cpu", frame=prep.frame)
+            return dl_start(vm.values, g, problem.water, prep.fcfg)
+
+        starts = {"reference": prep.dl}
+        w = prep.wavelet
+        for k in (1, 2):
+            w = estimate_wavelet_in(starts["reference" if k == 1 else f"dl_{k - 1}"], g, prep.record, prep.fcfg, wavelet=w)
+            starts[f"dl_{k}"] = read(w)
+        starts["mean_0_1"] = 2.0 / (1.0 / starts["reference"] + 1.0 / starts["dl_1"])
+        # the true model may be faster than the FWI's bound: model it under its own velocity limit
+        fc_true = dataclasses.replace(prep.fcfg, vmax=max(prep.fcfg.vmax, float(true.max()) + 1.0))
+        w_true = estimate_wavelet_in(true, g, prep.record, fc_true, wavelet=prep.wavelet)
+        starts["true_model"] = read(w_true)
+        s = prep.record.survey
+        lag, corr = shift_ms(prep.wavelet, w_true, s.dt)
+        rows.append({"case": c.id, "family": c.family, "rmse_reference_model": rmse(prep.reference, true),
+                     "rmse": {k: rmse(v, true) for k, v in starts.items()},
+                     "reference_wavelet_vs_true_model": {"shift_ms": lag, "zero_lag_correlation": corr},
+                     "frame_coverage": [float(x) for x in prep.frame.coverage] if prep.frame.coverage else None,
+                     "wall_time_s": time.time() - t0})
+        print(c.id, {k: round(v) for k, v in rows[-1]["rmse"].items()}, f"shift {lag:+.0f} ms", flush=True)
+        save_rows(args.out, manifest, rows, summary(rows))
+    save_rows(args.out, manifest, rows, summary(rows))
+
+
+if __name__ == "__main__":
+    main()
