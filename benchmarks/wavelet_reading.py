@@ -12,6 +12,10 @@ on every dev case whose problem estimates the wavelet, the RMSE (m/s) of the DL 
 - ``reference``: the wavelet estimated in the 1-D reference (what ``invert`` does today);
 - ``dl_k``: re-estimated in the previous DL start and the data read again, ``k`` = 1, 2 rounds;
 - ``mean_0_1``: the slowness mean of the ``reference`` and ``dl_1`` starts;
+- ``direct_wave``: estimated in the 1-D reference from the direct-wave window only (samples up to
+  1.5 periods after the direct wave through the water, on traces with offsets up to twice the
+  picked seabed depth or four wavelengths in water, whichever is larger): the part of the data the
+  reference models right whatever lies below the seabed (a candidate, not in ``invert``);
 - ``true_model``: estimated in the true model (an oracle, not available in practice: the wavelet
   that best explains the data, against which the others are measured).
 
@@ -41,7 +45,31 @@ from hybridfwi.inversion.fwi import estimate_wavelet_in  # noqa: E402
 from hybridfwi.metrics import rmse  # noqa: E402
 from hybridfwi.workflow.runs import load_problem  # noqa: E402
 
-VARIANTS = ("reference", "dl_1", "dl_2", "mean_0_1", "true_model")
+VARIANTS = ("reference", "dl_1", "dl_2", "mean_0_1", "direct_wave", "true_model")
+
+
+def direct_wave_wavelet(problem, prep) -> tuple[np.ndarray, int]:
+    """The least-squares wavelet from the direct-wave window in the 1-D reference, and the number of
+    traces the window keeps."""
+    import torch
+
+    from hybridfwi.inversion.fwi import forward_config
+    from hybridfwi.inversion.wavelet_estimation import estimate_wavelet
+    from hybridfwi.physics.forward import simulate
+
+    s, g = prep.record.survey, problem.grid
+    w0 = problem.record.survey.wavelet.array(s.nt, s.dt)
+    with torch.no_grad():
+        syn = simulate(torch.as_tensor(prep.reference, dtype=torch.float32), g, s, forward_config(prep.fcfg, torch.device("cpu")),
+                       source_amplitudes=torch.as_tensor(w0)).numpy()
+    vw = problem.water.velocity if problem.water else 1500.0
+    seabed = problem.water.seabed_depth if problem.water else 0.0
+    period = 1.0 / s.wavelet.peak_freq
+    t = np.arange(s.nt) * s.dt
+    off = np.abs(np.asarray(s.receiver_x, float) - np.asarray(s.source_x, float)[:, None])  # (shots, receivers)
+    near = off <= max(2.0 * seabed, 4.0 * vw * period)
+    mask = (t[None, :, None] <= off[:, None, :] / vw + 1.5 * period) & near[:, None, :]
+    return estimate_wavelet(prep.record.data * mask, syn * mask, w0), int(near.sum())
 
 
 def shift_ms(w: np.ndarray, ref: np.ndarray, dt: float) -> tuple[float, float]:
@@ -95,6 +123,8 @@ def main() -> None:
             w = estimate_wavelet_in(starts["reference" if k == 1 else f"dl_{k - 1}"], g, prep.record, prep.fcfg, wavelet=w)
             starts[f"dl_{k}"] = read(w)
         starts["mean_0_1"] = 2.0 / (1.0 / starts["reference"] + 1.0 / starts["dl_1"])
+        w_direct, n_direct = direct_wave_wavelet(problem, prep)
+        starts["direct_wave"] = read(w_direct)
         # the true model may be faster than the FWI's bound: model it under its own velocity limit
         fc_true = dataclasses.replace(prep.fcfg, vmax=max(prep.fcfg.vmax, float(true.max()) + 1.0))
         w_true = estimate_wavelet_in(true, g, prep.record, fc_true, wavelet=prep.wavelet)
@@ -104,6 +134,7 @@ def main() -> None:
         rows.append({"case": c.id, "family": c.family, "rmse_reference_model": rmse(prep.reference, true),
                      "rmse": {k: rmse(v, true) for k, v in starts.items()},
                      "reference_wavelet_vs_true_model": {"shift_ms": lag, "zero_lag_correlation": corr},
+                     "direct_wave_traces": n_direct,
                      "frame_coverage": [float(x) for x in prep.frame.coverage] if prep.frame.coverage else None,
                      "wall_time_s": time.time() - t0})
         print(c.id, {k: round(v) for k, v in rows[-1]["rmse"].items()}, f"shift {lag:+.0f} ms", flush=True)
