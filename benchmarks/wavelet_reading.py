@@ -20,6 +20,14 @@ on every dev case whose problem estimates the wavelet, the RMSE (m/s) of the DL 
   that best explains the data, against which the others are measured).
 
 Also per case: the shift (ms) and zero-lag correlation of the reference wavelet against the oracle.
+
+With ``--hybrid`` it runs ``invert``'s hybrid (defaults, no adaptation) from today's preparation and from
+the same preparation with the DL model read with the ``direct_wave`` wavelet (only the DL model
+changes; the safeguard, the physics-guided steps and FWI estimate their own wavelets as always),
+rows saved as each case finishes (``--out``, default ``results/dev_direct_wave_hybrid.json``):
+
+    python benchmarks/wavelet_reading.py --suite /tmp/dev8 --hybrid \
+        --cases marine-0,marine-1,basin-streamer-0,marine-streamer-1,marine-streamer-2,basin-streamer-1,marine-streamer-3,marine-streamer-0,basin-streamer-2
 Nothing here changes a default. Validation seeds only (the script refuses any other suite).
 Resumable: cases already in the results file are skipped.
 """
@@ -93,12 +101,65 @@ def summary(rows: list[dict]) -> dict:
     return out
 
 
+def hybrid_rows(manifest: dict, cases: list, out: str) -> None:
+    """The hybrid from the reference-read and the direct-wave-read DL model, per case (resumable)."""
+    from hybridfwi.hybrid.pipeline import run_hybrid
+
+    rows = load_rows(out)
+    done = {r["case"] for r in rows}
+    model, mcfg = load_model(None, device="cpu")
+
+    def summary_h(rows: list[dict]) -> dict:
+        if not rows:
+            return {"cases": 0}
+        a = np.array([r["reference"]["rmse_hybrid"] for r in rows])
+        b = np.array([r["direct_wave"]["rmse_hybrid"] for r in rows])
+        return {"cases": len(rows), "hybrid_lower_with_direct_wave": int((b < a).sum()),
+                "sum_rmse_hybrid": {"reference": float(a.sum()), "direct_wave": float(b.sum())}}
+
+    for c in cases:
+        if c.id in done:
+            continue
+        _, problem = load_problem(c.survey)
+        if not problem.estimate_wavelet:
+            continue
+        true = np.load(c.true)
+        cfg = HybridConfig(device="cpu", adapt="off")
+        prep = prepare(problem, cfg, Stages(1, None), progress=False)
+        w_direct, _ = direct_wave_wavelet(problem, prep)
+        vm, _ = predict_survey(model, mcfg, problem.grid, prep.record, w_direct, device="cpu", frame=prep.frame)
+        preps = {"reference": prep,
+                 "direct_wave": dataclasses.replace(prep, dl_raw=vm.values, dl=dl_start(vm.values, problem.grid, problem.water, prep.fcfg))}
+        row: dict = {"case": c.id, "family": c.family, "bands_hz": problem.bands, "rmse_reference_model": rmse(prep.reference, true)}
+        for name, p in preps.items():
+            t0 = time.time()
+            res = run_hybrid(problem, cfg, true=true, log=None, progress=False, prepared=p)
+            row[name] = {"rmse_dl": rmse(p.dl, true), "start": res.choice.name if res.choice else "dl",
+                         "rmse_hybrid": rmse(res.fwi.model.values, true), "wall_time_s": time.time() - t0}
+        rows.append(row)
+        print(c.id, {k: {m: (round(x) if isinstance(x, float) else x) for m, x in row[k].items()} for k in preps}, flush=True)
+        save_rows(out, manifest, rows, summary_h(rows))
+    save_rows(out, manifest, rows, summary_h(rows))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suite", required=True, help="a dev suite folder (benchmark make --suite dev)")
-    ap.add_argument("--out", default=os.path.join(RESULTS, "dev_wavelet_reading.json"))
+    ap.add_argument("--out", default=None, help="results file [results/dev_wavelet_reading.json, with --hybrid "
+                                                    "results/dev_direct_wave_hybrid.json]")
+    ap.add_argument("--hybrid", action="store_true", help="run the hybrid from both DL reads (minutes per case)")
+    ap.add_argument("--cases", default=None, help="comma-separated case ids, in this order [all]")
     args = ap.parse_args()
     manifest, cases = read_dev_suite(args.suite, "wavelet_reading.py")
+    if args.cases:
+        by_id = {c.id: c for c in cases}
+        unknown = [k for k in args.cases.split(",") if k not in by_id]
+        if unknown:
+            ap.error(f"--cases {', '.join(unknown)}: not in {args.suite}")
+        cases = [by_id[k] for k in args.cases.split(",")]
+    if args.hybrid:
+        return hybrid_rows(manifest, cases, args.out or os.path.join(RESULTS, "dev_direct_wave_hybrid.json"))
+    args.out = args.out or os.path.join(RESULTS, "dev_wavelet_reading.json")
     rows = load_rows(args.out)
     done = {r["case"] for r in rows}
     model, mcfg = load_model(None, device="cpu")
