@@ -101,6 +101,19 @@ def summary(rows: list[dict]) -> dict:
     return out
 
 
+def prepared_cases(cases: list, done: set):
+    """``(case, problem, preparation without adaptation, true model, time.time() before preparing)`` for
+    each case not in ``done`` whose source is estimated."""
+    for c in cases:
+        if c.id in done:
+            continue
+        _, problem = load_problem(c.survey)
+        if not problem.estimate_wavelet:
+            continue
+        t0 = time.time()
+        yield c, problem, prepare(problem, HybridConfig(device="cpu", adapt="off"), Stages(1, None), progress=False), np.load(c.true), t0
+
+
 def hybrid_rows(manifest: dict, cases: list, out: str) -> None:
     """The hybrid from the reference-read and the direct-wave-read DL model, per case (resumable)."""
     from hybridfwi.hybrid.pipeline import run_hybrid
@@ -117,15 +130,8 @@ def hybrid_rows(manifest: dict, cases: list, out: str) -> None:
         return {"cases": len(rows), "hybrid_lower_with_direct_wave": int((b < a).sum()),
                 "sum_rmse_hybrid": {"reference": float(a.sum()), "direct_wave": float(b.sum())}}
 
-    for c in cases:
-        if c.id in done:
-            continue
-        _, problem = load_problem(c.survey)
-        if not problem.estimate_wavelet:
-            continue
-        true = np.load(c.true)
-        cfg = HybridConfig(device="cpu", adapt="off")
-        prep = prepare(problem, cfg, Stages(1, None), progress=False)
+    cfg = HybridConfig(device="cpu", adapt="off")
+    for c, problem, prep, true, _ in prepared_cases(cases, done):
         w_direct, _ = direct_wave_wavelet(problem, prep)
         vm, _ = predict_survey(model, mcfg, problem.grid, prep.record, w_direct, device="cpu", frame=prep.frame)
         preps = {"reference": prep,
@@ -163,16 +169,8 @@ def main() -> None:
     rows = load_rows(args.out)
     done = {r["case"] for r in rows}
     model, mcfg = load_model(None, device="cpu")
-    for c in cases:
-        if c.id in done:
-            continue
-        _, problem = load_problem(c.survey)
-        if not problem.estimate_wavelet:
-            continue
-        t0 = time.time()
-        true = np.load(c.true)
+    for c, problem, prep, true, t0 in prepared_cases(cases, done):
         g = problem.grid
-        prep = prepare(problem, HybridConfig(device="cpu", adapt="off"), Stages(1, None), progress=False)
 
         def read(w: np.ndarray) -> np.ndarray:
             vm, _ = predict_survey(model, mcfg, g, prep.record, w, device="cpu", frame=prep.frame)
