@@ -6,7 +6,7 @@
 
 On each sparse-shot dev case (``basin-sparse``, where ``invert``'s ``--adapt auto`` adapts), the
 RMSE (m/s) of the network's raw prediction, base network against the survey adapter ``invert``
-makes (cached in ``--cache``; made there when absent, 4-6 min each on 2 cores), on three inputs:
+makes (cached in ``--cache``; made there when absent, 4-6 min each on 2 cores), on these inputs:
 
 - ``observed``: the case's data, read with the wavelet ``invert`` estimates in the 1-D reference;
 - ``twin``: the case's true model modelled the way the adaptation data are (the problem's grid,
@@ -40,6 +40,7 @@ from _common import RESULTS, load_rows, read_dev_suite, save_rows  # noqa: E402
 from hybridfwi.core.model import ShotRecord  # noqa: E402
 from hybridfwi.dl.finetune import load_model  # noqa: E402
 from hybridfwi.dl.predict import predict_survey  # noqa: E402
+from hybridfwi.errors import InputError  # noqa: E402
 from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare  # noqa: E402
 from hybridfwi.metrics import rmse  # noqa: E402
 from hybridfwi.physics.forward import ForwardConfig, forward_model  # noqa: E402
@@ -76,6 +77,10 @@ def main() -> None:
     ap.add_argument("--adapt-samples", type=int, default=32, help="adaptation samples per family [32]")
     ap.add_argument("--out", default=os.path.join(RESULTS, "dev_adapt_mismatch.json"))
     args = ap.parse_args()
+    try:  # the recipe checked before anything runs: one line, exit 2
+        HybridConfig(device="cpu", adapt_families=args.adapt_families, adapt_samples=args.adapt_samples).validate()
+    except InputError as exc:
+        ap.error(str(exc))
     manifest, cases = read_dev_suite(args.suite, "adapt_mismatch.py")
     rows = load_rows(args.out)
     done = {r["case"] for r in rows}
