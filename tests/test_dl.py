@@ -692,6 +692,26 @@ def test_physics_guided_learning_rate_warms_up(tiny_data, tiny_base, tmp_path):
     assert [h["misfit"] for h in res2.pga.history] == pytest.approx([h["misfit"] for h in res.pga.history], rel=1e-4)
 
 
+def test_physics_guided_adapter_seed(tiny_data, tiny_base, tmp_path):
+    """PGAConfig.seed sets the fresh adapter's random initialisation: every seed starts from the
+    network's own prediction (LoRA's B is zero), the same seed takes the same steps, another seed
+    other steps; invert's run is seed 0."""
+    from hybridfwi.hybrid.pga import physics_adapt
+    from hybridfwi.hybrid.pipeline import HybridConfig, Stages, prepare, run_hybrid
+
+    problem = _curvevel_problem(tiny_data, tmp_path, [8.0, None])
+    cfg = HybridConfig(model=tiny_base, pga_steps=2, pga_holdout=False, iterations=3, safeguard=False, device="cpu").validate()
+    prep = prepare(problem, cfg, Stages(1, None), progress=False)
+    pc = cfg.pga_config()
+    assert pc.seed == 0
+    a, b, c = (physics_adapt(problem, prep, dataclasses.replace(pc, seed=s), prep.dl, prep.wavelet, progress=False) for s in (0, 0, 1))
+    assert a.history[0]["misfit"] == b.history[0]["misfit"] == pytest.approx(c.history[0]["misfit"], rel=1e-6)
+    assert a.history[1]["misfit"] == b.history[1]["misfit"]
+    assert abs(a.history[1]["misfit"] - c.history[1]["misfit"]) > 1e-6 * a.history[1]["misfit"]
+    res = run_hybrid(problem, cfg, log=None, progress=False, prepared=prep)
+    assert [h["misfit"] for h in res.pga.history] == [h["misfit"] for h in a.history]
+
+
 def test_physics_guided_mean_of_iterates(tiny_data, tiny_base, tmp_path, monkeypatch):
     """pga_keep="mean": the stage hands on the mean velocity of the iterates after steps 1..n (the
     same iterates as the "best" run's), kept only when its misfit is below the start's; the running

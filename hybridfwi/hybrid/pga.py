@@ -69,7 +69,8 @@ class PGAConfig:
     start's, the start otherwise). Either is then put to the held-out check. ``holdout_evidence``:
     with a value above 0 the check also asks the fall to hold shot after shot, Student's ``t`` of the
     paired per-shot differences (start minus adapted, :func:`~hybridfwi.hybrid.start.evidence_over_reference`)
-    at least this large in each band scored; 0: the total falling is enough."""
+    at least this large in each band scored; 0: the total falling is enough. ``seed``: the random
+    initialisation of the fresh LoRA adapter (``torch.manual_seed``; the same seed, the same steps)."""
 
     steps: int = 8
     lr: float = 3e-3
@@ -82,6 +83,7 @@ class PGAConfig:
     warmup: int = 0
     keep: str = "best"
     holdout_evidence: float = 0.0
+    seed: int = 0
 
     def lr_at(self, step: int) -> float:
         """Adam's learning rate at step ``step`` (0-based)."""
@@ -161,7 +163,7 @@ def physics_adapt(problem, prep, cfg: PGAConfig, start: np.ndarray, wavelet: np.
     model, mcfg = load_model(prep.model_spec, device="cpu")
     if hasattr(model, "merge_and_unload"):  # a survey adapter: fold it in, then add a fresh one
         model = model.merge_and_unload()
-    torch.manual_seed(0)
+    torch.manual_seed(cfg.seed)
     modules = list(cfg.modules) if cfg.modules else None
     if modules:
         try:
