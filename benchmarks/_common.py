@@ -149,6 +149,9 @@ def dev_case_run(doc: str, script: str, out_name: str):
     manifest, cases = read_dev_suite(args.suite, script)
     rows = load_rows(args.out)
     only = set(args.cases.split(",")) if args.cases else None
+    unknown = sorted(only - {c.id for c in cases}) if only else []
+    if unknown:
+        ap.error(f"--cases {', '.join(unknown)}: not in {args.suite}")
 
     def todo():
         done = {r["case"] for r in rows}
