@@ -2,8 +2,8 @@
 
     python benchmarks/pga_seeds.py --suite /tmp/dev5      # -> results/dev_pga_seeds.json
     # the 59-case dev suite's 32 cases beyond those 27 (benchmark make --suite dev --cases 6):
-    python benchmarks/pga_seeds.py --suite /tmp/dev7 --cases basin-land-split-2,...,gradient-5 \
-        --out benchmarks/results/dev_pga_seeds_dev59.json
+    python benchmarks/pga_seeds.py --suite /tmp/dev7 --out benchmarks/results/dev_pga_seeds_dev59.json \
+        --cases "$(comm -13 <(ls /tmp/dev5/cases) <(ls /tmp/dev7/cases) | paste -sd,)"
 
 The physics-guided stage (:mod:`hybridfwi.hybrid.pga`) trains a fresh LoRA adapter whose ``A``
 matrices start random (``PGAConfig.seed``, 0 in ``invert``) and ``B`` matrices zero, with Adam,
