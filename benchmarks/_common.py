@@ -81,11 +81,17 @@ def median(values) -> float:
 
 
 def read_dev_suite(path: str, script: str):
-    """``(manifest, cases)`` of a dev suite (validation seeds); exits with a message for any other suite,
-    since defaults are chosen on validation seeds only."""
+    """``(manifest, cases)`` of a dev suite (validation seeds); exits (code 2) with a one-line message
+    when ``path`` is not a suite, and for any other suite, since defaults are chosen on validation
+    seeds only."""
     from hybridfwi.bench.suites import read_suite
+    from hybridfwi.errors import InputError
 
-    manifest, cases = read_suite(path)
+    try:
+        manifest, cases = read_suite(path)
+    except InputError as e:  # no such folder, not a suite: one line, nothing written
+        print(f"{script}: {e}", file=sys.stderr)
+        sys.exit(2)
     if manifest.get("seed_range") != "validation":
         print(f"{script}: defaults are chosen on validation seeds only; give a dev suite (benchmark make --suite dev)",
               file=sys.stderr)

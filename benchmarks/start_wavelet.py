@@ -69,12 +69,12 @@ SETS = {"half": (0.5,), "quarters": (0.25, 0.5, 0.75)}
 
 
 def smoothed(v: np.ndarray, grid, water, sigma_m: float) -> np.ndarray:
-    """``v`` ``(nz, nx)`` m/s with its slowness smoothed by a Gaussian of ``sigma_m`` metres, the
+    """``v`` ``(nz, nx)`` m/s with its slowness smoothed by a Gaussian of ``sigma_m`` metres (the
+    comparison's smoothing, :func:`hybridfwi.hybrid.compare._smooth`, applied to slowness), the
     water layer (when there is one) imposed again."""
-    from scipy.ndimage import gaussian_filter
+    from hybridfwi.hybrid.compare import _smooth
 
-    out = 1.0 / gaussian_filter(1.0 / v.astype(np.float64), sigma=(sigma_m / grid.dz, sigma_m / grid.dx), mode="nearest")
-    out = out.astype(np.float32)
+    out = (1.0 / _smooth(1.0 / v.astype(np.float64), grid, sigma_m, None)).astype(np.float32)
     return water.impose(out, grid.z) if water is not None else out
 
 
