@@ -20,63 +20,10 @@ import numpy as np
 
 from hybridfwi.core.model import ShotRecord, WaterLayer
 
-__all__ = ["pick_water", "first_breaks", "onsets", "onset_lag", "WATER_RANGE"]
+__all__ = ["pick_water", "onsets", "onset_lag", "WATER_RANGE"]
 
 #: Plausible sea-water velocities, m/s.
 WATER_RANGE = (1420.0, 1600.0)
-
-
-def first_breaks(data: np.ndarray, dt: float, fraction: float = 0.2, skip_s: float = 0.0) -> np.ndarray:
-    """Time (s, from the first sample) where each trace's envelope first reaches ``fraction`` of its
-    maximum; ``data`` ``(..., nt, n_traces)``; returns ``(..., n_traces)``."""
-    from scipy.signal import hilbert
-
-    x = np.moveaxis(np.asarray(data, dtype=np.float64), -2, -1)
-    env = np.abs(hilbert(x, axis=-1))
-    k0 = int(round(skip_s / dt))
-    env[..., :k0] = 0.0
-    peak = env.max(axis=-1, keepdims=True)
-    idx = np.argmax(env >= fraction * np.where(peak > 0, peak, np.inf), axis=-1)
-    return idx * dt
-
-
-def _robust_fit(a: np.ndarray, y: np.ndarray, rounds: int = 3) -> tuple[np.ndarray, np.ndarray] | None:
-    """Least squares ``a @ coef ~ y`` with outliers (beyond 4 robust sigmas) dropped; (coef, kept)."""
-    keep = np.ones(y.size, dtype=bool)
-    coef = None
-    for _ in range(rounds):
-        if keep.sum() < max(4, a.shape[1] + 2):
-            return None
-        coef, *_ = np.linalg.lstsq(a[keep], y[keep], rcond=None)
-        res = y - a @ coef
-        mad = np.median(np.abs(res[keep] - np.median(res[keep]))) + 1e-12
-        keep = np.abs(res - np.median(res[keep])) <= 4.0 * 1.4826 * mad
-    return coef, keep
-
-
-def _after_direct(data: np.ndarray, dt: float, t_direct: np.ndarray, fraction: float) -> np.ndarray:
-    """First-break times (s from the first sample) of the first event after the direct wave: each
-    trace is muted until the direct wave's envelope has fallen below ``fraction`` of its peak."""
-    from scipy.signal import hilbert
-
-    x = np.moveaxis(np.asarray(data, dtype=np.float64), -2, -1)
-    env = np.abs(hilbert(x, axis=-1))
-    out = np.full(env.shape[:-1], np.nan)
-    for idx in np.ndindex(*env.shape[:-1]):
-        e = env[idx]
-        i0 = int(round(t_direct[idx] / dt))
-        if i0 >= e.size - 2:
-            continue
-        ip = i0 + int(np.argmax(e[i0: i0 + max(3, e.size // 10)]))
-        after = np.flatnonzero(e[ip:] < fraction * e[ip])
-        if after.size == 0:
-            continue
-        i1 = ip + int(after[0])
-        rest = e[i1:]
-        if rest.max() <= 0:
-            continue
-        out[idx] = (i1 + int(np.argmax(rest >= fraction * rest.max()))) * dt
-    return out
 
 
 def onsets(data: np.ndarray, axis: int = -2) -> np.ndarray:
