@@ -8,9 +8,15 @@ Writes ``benchmarks/results/seabed_picks.json``: per model the true seabed (medi
 the pick, and the velocity below the seabed; per geometry the median absolute error, how many
 picks were too deep or too shallow by more than 10 % of the depth + 25 m, the worst too-deep error,
 and how many seabeds were not found. ``--compare-gap 1.5`` also runs the picker as it was before
-(a 1.5-period gap behind the direct wave) on the same data.
+(a 1.5-period gap behind the direct wave) on the same data; ``--compare-moveout`` runs it without
+its moveout check (``pick_water(check_moveout=False)``).
 
-    python benchmarks/seabed_picks.py [--count 24] [--compare-gap 1.5]
+A third set, ``soft-streamer``, holds seabeds too soft to reflect: ``--count`` further
+``basin-marine`` models (validation seed 10 710) whose sediments below the seabed are replaced,
+wherever they are faster, by water velocity + 5-50 m/s at the seabed rising 0.4-1.2 m/s per m
+(unconsolidated mud), under the dev streamer. Its true seabed is the first cell that is not water.
+
+    python benchmarks/seabed_picks.py --count 24 --compare-gap 1.5 --compare-moveout
 """
 
 from __future__ import annotations
@@ -36,23 +42,41 @@ from hybridfwi.synth.families import make_model  # noqa: E402
 from hybridfwi.synth.single import add_noise  # noqa: E402
 
 SEED = 10_700  # validation range (the dev suite uses 10_500-10_502)
-GEOMETRIES = {"streamer-4km": {"geometry": "streamer-4km"}, "openfwi-free-surface": {"geometry": "openfwi", "free_surface": True}}
+SOFT_SEED = 10_710  # validation range: the soft-seabed set
+GEOMETRIES = {"streamer-4km": {"geometry": "streamer-4km"}, "openfwi-free-surface": {"geometry": "openfwi", "free_surface": True},
+              "soft-streamer": {"geometry": "streamer-4km"}}
+
+
+def soften(v: np.ndarray, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """``v`` (nz, nx) with the sediments under its water (velocity of the top row) replaced, where
+    they are faster, by water velocity + 5-50 m/s at the seabed rising 0.4-1.2 m/s per m."""
+    vw = float(np.median(v[0]))
+    water = np.abs(v - vw) < 1e-3
+    zsb = z[water.argmin(axis=0)][None, :]
+    mud = vw + rng.uniform(5.0, 50.0) + rng.uniform(0.4, 1.2) * np.clip(z[:, None] - zsb, 0.0, None)
+    return np.where(water, v, np.minimum(v, mud)).astype(np.float32)
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--count", type=int, default=24)
     ap.add_argument("--compare-gap", type=float, default=None, help="also pick with this gap (periods)")
+    ap.add_argument("--compare-moveout", action="store_true", help="also pick without the moveout check")
     ap.add_argument("--out", default=os.path.join(RESULTS, "seabed_picks.json"))
     a = ap.parse_args()
     seeds.check("validation", SEED)
+    seeds.check("validation", SOFT_SEED)
     rows = []
     t0 = time.perf_counter()
     for gname, spec in GEOMETRIES.items():
         geom = _geometry(spec)
         g, s = geom.grid, geom.survey
+        soft = gname == "soft-streamer"
+        rng = np.random.default_rng(SOFT_SEED)
         for i in range(a.count):
-            v = make_model("basin-marine", SEED, i, g.nz, g.nx)
+            v = make_model("basin-marine", SOFT_SEED if soft else SEED, i, g.nz, g.nx)
+            if soft:
+                v = soften(v, g.z, rng)
             data = forward_model(v, g, s, ForwardConfig(accuracy=8, max_vel=max(4500.0, float(np.ceil(v.max()))), device="cpu"))
             data = add_noise(data, 30.0, seed=i)
             if not s.regular:
@@ -61,19 +85,26 @@ def main() -> None:
             rec = ShotRecord(data.astype(np.float32), s, 0.0)
             w = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq)
             vw = float(np.median(v[0]))
-            true = seabed_from_model(v, g.z, vw)
+            true = seabed_from_model(v, g.z, vw, jump=1.0 if soft else 30.0)
             below = float(np.median([c[np.argmax(c > vw + 30.0)] for c in v.T])) if true is not None else None
             rows.append({"geometry": gname, "index": i, "true_seabed_m": true, "water_ms": vw, "below_seabed_ms": below,
                          "picked_m": None if w is None else w.seabed_depth, "picked_water_ms": None if w is None else w.velocity})
             if a.compare_gap is not None:
                 old = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq, gap_periods=a.compare_gap)
                 rows[-1]["picked_m_compare"] = None if old is None else old.seabed_depth
+            if a.compare_moveout:
+                old = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq, check_moveout=False)
+                rows[-1]["picked_m_no_moveout"] = None if old is None else old.seabed_depth
+            rows[-1]["method"] = None if w is None else w.method
             print(json.dumps(rows[-1]), flush=True)
     out = {"machine": machine(), "seed": SEED, "family": "basin-marine", "seed_range": "validation", "noise_db": 30.0,
            "wall_time_s": time.perf_counter() - t0, "rows": rows, "summary": summary(rows)}
     if a.compare_gap is not None:
         out["compare_gap_periods"] = a.compare_gap
         out["summary_compare"] = summary([{**r, "picked_m": r["picked_m_compare"]} for r in rows])
+    if a.compare_moveout:
+        out["summary_no_moveout"] = summary([{**r, "picked_m": r["picked_m_no_moveout"]} for r in rows])
+    out["soft_seed"] = SOFT_SEED
     with open(a.out + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(out, fh, indent=1)
     os.replace(a.out + ".tmp", a.out)

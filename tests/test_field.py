@@ -240,6 +240,38 @@ def test_water_picks_a_shallow_soft_seabed_under_a_streamer():
     assert Problem(record=rec, grid=g, bands=[4.0], low_cut=None, water=given, known_wavelet=True, field_data=False).frozen_above_m == 210.0
 
 
+def test_water_picks_reject_a_reflector_under_a_seabed_too_soft_to_reflect():
+    """Mud under the water (water + 30 m/s at the seabed, rising 1 m/s per m; a validation-seed basin
+    below it) gives no seabed reflection: the first strong event is a reflector about a kilometre
+    deeper, under sediments. Its moveout is faster than water's, so the picker returns None instead of
+    a water layer a kilometre too deep; without the check that deep reflector is taken as the seabed."""
+    from hybridfwi.bench.suites import _geometry
+    from hybridfwi.inversion.marine import WATER_RANGE, _moveout_velocity, onsets
+    from hybridfwi.physics.forward import ForwardConfig
+    from hybridfwi.synth.single import add_noise
+
+    geom = _geometry({"geometry": "streamer-4km"})
+    g, s = geom.grid, geom.survey
+    v = make_model("basin-marine", 10_710, 2, g.nz, g.nx)
+    vw = float(np.median(v[0]))
+    water = np.abs(v - vw) < 1e-3
+    true = float(np.median(g.z[water.argmin(axis=0)]))
+    mud = vw + 30.0 + 1.0 * np.clip(g.z[:, None] - g.z[water.argmin(axis=0)][None, :], 0.0, None)
+    v = np.where(water, v, np.minimum(v, mud)).astype(np.float32)
+    d = add_noise(forward_model(v, g, s, ForwardConfig(accuracy=8, max_vel=float(np.ceil(v.max())))), 30.0, seed=2) * s.receiver_mask[:, None, :]
+    rec = ShotRecord(d.astype(np.float32), s)
+    lag = onset_lag(s.wavelet.array(s.nt, s.dt), s.dt)
+    deep = pick_water(rec, -lag, check_moveout=False)
+    assert deep is not None and deep.seabed_depth > true + 500.0, (true, deep)
+    # the deep event stacks best well above water velocity, and clearly better there
+    m = s.receiver_mask
+    xo, zs, zr = np.abs(s.offsets)[m], (s.source_z[:, None] * np.ones(m.shape))[m], s.receiver_z[m]
+    vel, ratio = _moveout_velocity(onsets(d, axis=1)[m], xo, (zs - zr, zs + zr), -lag, s.dt, -lag + s.dt * (s.nt - 1),
+                                   deep.t0, deep.seabed_depth, 6.0, 1.0 / 6.0, deep.velocity)
+    assert vel > WATER_RANGE[1] + 50.0 and ratio >= 1.1, (vel, ratio)
+    assert pick_water(rec, -lag) is None
+
+
 def test_broadband_data_get_a_stage_at_their_spectral_peak(tmp_path):
     """OpenFWI's geometry (15 Hz Ricker): the low ladder (1.5x and 2.5x the 2 Hz usable edge) stops at
     5 Hz, a third of the data's peak, so a stage at the peak is added, then one at 1.5x the peak; the

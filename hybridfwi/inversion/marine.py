@@ -11,7 +11,9 @@ shallowest depth whose stack is strong (at least a tenth of the strongest, and w
 background): the first strong reflector under the water is the seabed; its multiples and deeper
 layers come later. This holds in shallow and deep water, with soft and hard seabeds, with a weak
 direct wave (ghosts cancel it along the surface) or a strong one, with one-sided streamers and
-shots of different trace counts. No plausible stack (a land survey, no water) returns None.
+shots of different trace counts. No plausible stack (a land survey, no water) returns None. A seabed
+too soft to reflect leaves a deeper reflector first; its moveout, faster than water's (it lies under
+sediments), rejects it, and None is returned too.
 """
 
 from __future__ import annotations
@@ -66,6 +68,29 @@ def _seabed_time(ev, xo, dz2, t_first, dt, t_end, v, hs, gap) -> tuple[np.ndarra
     return hs, prof
 
 
+def _moveout_velocity(ev, xo, dz2, t_first, dt, t_end, t0, depth, f, gap, v_water) -> tuple[float, float] | None:
+    """Stacking velocity of the event at zero-offset time ``t0`` (s): stacks along
+    ``t(x) = sqrt(t0^2 + (x / v)^2)`` for trial ``v`` of 1450-3000 m/s over one fixed set of traces
+    (offsets up to twice ``depth``, every trial clear of the direct wave by ``gap``). Returns (best
+    velocity, its stack over the best stack at a water velocity), or None when the offsets cannot
+    tell water from sediment: 1600 and 1800 m/s moveouts differ by under a quarter period there."""
+    vels = np.arange(1450.0, 3000.1, 10.0)
+    t_dir = np.sqrt(xo ** 2 + dz2[0] ** 2) / v_water
+    fast, slow = (np.sqrt(t0 ** 2 + (xo / v) ** 2) for v in (vels[-1], vels[0]))
+    ok = (xo <= 2.0 * depth) & (fast - t_dir >= gap) & (slow <= t_end)
+    if ok.sum() < 3:
+        return None
+    xm = float(xo[ok].max())
+    if (np.sqrt(t0 ** 2 + (xm / WATER_RANGE[1]) ** 2) - np.sqrt(t0 ** 2 + (xm / 1800.0) ** 2)) * f < 0.25:
+        return None
+    st = np.array([_stack(ev, np.sqrt(t0 ** 2 + (xo / v) ** 2), ok, t_first, dt) for v in vels])
+    water = vels <= WATER_RANGE[1]
+    if not np.isfinite(st[water]).any() or np.nanmax(st[water]) <= 0:
+        return None
+    j = int(np.nanargmax(st))
+    return float(vels[j]), float(st[j] / np.nanmax(st[water]))
+
+
 def _first_strong(prof: np.ndarray) -> tuple[int, float] | None:
     good = np.isfinite(prof)
     if good.sum() < 5:
@@ -85,7 +110,7 @@ def _first_strong(prof: np.ndarray) -> tuple[int, float] | None:
 
 
 def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None, max_depth: float | None = None,
-               velocities: np.ndarray | None = None, gap_periods: float = 1.0) -> WaterLayer | None:
+               velocities: np.ndarray | None = None, gap_periods: float = 1.0, check_moveout: bool = True) -> WaterLayer | None:
     """Water velocity and seabed depth from shot gathers, by stacks of the envelope.
 
     1. the seabed: stack along reflection hyperbolas (at 1500 m/s) for trial depths; the shallowest
@@ -93,7 +118,10 @@ def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None,
     2. the water velocity: stack along the direct wave (a line in offset) for trial velocities over
        offsets up to twice that depth (before refractions overtake it); taken when it stands out,
        else 1500 m/s;
-    3. the depth again, with that velocity.
+    3. the depth again, with that velocity;
+    4. the check that the event is the seabed: where the offsets resolve it, its moveout must be
+       water's. A reflector whose stack is at least 10 % stronger at a stacking velocity above
+       :data:`WATER_RANGE` lies under sediments (a seabed too soft to reflect above it): None.
 
     Args:
         record: the shot gathers (``(n_shots, nt, n_receivers)``; padded receivers ignored).
@@ -107,9 +135,11 @@ def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None,
             trace to enter the stack. 1 period: with 1.5, seabeds shallower than about 230 m under a 6 Hz
             streamer with a 100 m near offset were missed or picked at a deeper reflector on validation
             models (``benchmarks/results/seabed_picks.json``).
+        check_moveout: step 4 (off: the first strong reflector is the seabed whatever its moveout).
 
     Returns:
-        The layer, or None when no plausible seabed reflection stands out of the data.
+        The layer, or None when no plausible seabed reflection stands out of the data, or the first
+        strong one has a moveout faster than water's.
     """
     s = record.survey
     dt, mask = s.dt, s.receiver_mask
@@ -151,5 +181,11 @@ def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None,
         if np.isfinite(prof2).any():
             h = float(hs2[int(np.nanargmax(prof2))])
     t0 = (2 * h - float(np.median(dz2[1]))) / v
+    # a seabed reflection has water's moveout; a reflector under sediments as slow as water (a seabed
+    # too soft to reflect) stacks best at a faster velocity, and the seabed is then somewhere above it
+    mo = _moveout_velocity(ev, xo, dz2, t_first, dt, t_end, t0, h, f, gap, v) if check_moveout else None
+    if mo is not None and mo[0] > WATER_RANGE[1] and mo[1] >= 1.1:
+        return None
+    how += "" if mo is None else f"; moveout {mo[0]:.0f} m/s"
     return WaterLayer(velocity=v, seabed_depth=h, t0=t0, picks=int(mask.sum()), rms_residual_s=0.0,
                       method=f"seabed from a hyperbolic stack of the envelope ({first[1]:.1f} x the background); {how}")
