@@ -6,10 +6,15 @@ folders), the shipped example and the Viking shots, builds the problem as ``benc
 the committed results (``benchmark_<suite>/cases/<id>/results.json``, ``invert_example.json``,
 ``invert_viking.json``). A case whose pick is unchanged runs exactly as recorded: the picker feeds
 the rest of the run only through the water layer. Nothing is inverted and nothing is chosen here;
-the suites are only read. Writes ``benchmarks/results/suite_picks.json``.
+the suites are only read. ``--dev`` adds a dev suite's cases (validation seeds), which have no
+recorded run: there the pick is compared with the picker's without its moveout check
+(``pick_water(check_moveout=False)``), to tell which dev-suite diagnostics the check would touch.
+Writes ``benchmarks/results/suite_picks.json``.
 
     for s in marmousi ood openfwi-a openfwi-b; do hybridfwi benchmark make --suite $s --out /tmp/suite_$s --cases 1; done
-    python benchmarks/suite_picks.py --suites /tmp/suite_marmousi /tmp/suite_ood /tmp/suite_openfwi-a /tmp/suite_openfwi-b
+    hybridfwi benchmark make --suite dev --out /tmp/dev7 --cases 3
+    python benchmarks/suite_picks.py --suites /tmp/suite_marmousi /tmp/suite_ood /tmp/suite_openfwi-a /tmp/suite_openfwi-b \
+        --dev /tmp/dev7
 """
 
 from __future__ import annotations
@@ -21,9 +26,11 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from _common import RESULTS, machine  # noqa: E402
+from _common import RESULTS, machine, read_dev_suite  # noqa: E402
 
+import hybridfwi.inversion.problem as problem_module  # noqa: E402
 from hybridfwi.bench.suites import read_suite  # noqa: E402
+from hybridfwi.inversion.marine import pick_water  # noqa: E402
 from hybridfwi.workflow.runs import load_problem  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -44,6 +51,7 @@ def _same(a: float | None, b: float | None) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suites", nargs="+", required=True, help="suite folders made by `hybridfwi benchmark make`")
+    ap.add_argument("--dev", default=None, help="a dev suite (validation seeds): picks with and without the moveout check")
     ap.add_argument("--out", default=os.path.join(RESULTS, "suite_picks.json"))
     a = ap.parse_args()
     rows, t0 = [], time.perf_counter()
@@ -68,12 +76,27 @@ def main() -> None:
         print(json.dumps(rows[-1]), flush=True)
     for r in rows:
         r["changed"] = not (_same(r["recorded_seabed_m"], r["seabed_m"]) and _same(r["recorded_water_ms"], r["water_ms"]))
+    dev_rows = []
+    if a.dev:
+        manifest, cases = read_dev_suite(a.dev, "suite_picks.py")
+        for c in cases:
+            today = _today(c.survey)
+            problem_module.pick_water = lambda *args, **kw: pick_water(*args, **kw, check_moveout=False)
+            try:
+                before = _today(c.survey)
+            finally:
+                problem_module.pick_water = pick_water
+            dev_rows.append({"case": c.id, "seabed_m": today["seabed_m"], "method": today["method"],
+                             "seabed_m_without_check": before["seabed_m"], "changed": not _same(today["seabed_m"], before["seabed_m"])})
+            print(json.dumps(dev_rows[-1]), flush=True)
     out = {"machine": machine(), "wall_time_s": time.perf_counter() - t0, "rows": rows,
            "changed": [r["run"] for r in rows if r["changed"]]}
+    if a.dev:
+        out.update(dev_rows=dev_rows, dev_changed=[r["case"] for r in dev_rows if r["changed"]])
     with open(a.out + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(out, fh, indent=1)
     os.replace(a.out + ".tmp", a.out)
-    print("changed:", out["changed"])
+    print("changed:", out["changed"], "dev:", out.get("dev_changed"))
 
 
 if __name__ == "__main__":
