@@ -9,14 +9,18 @@ the pick, and the velocity below the seabed; per geometry the median absolute er
 picks were too deep or too shallow by more than 10 % of the depth + 25 m, the worst too-deep error,
 and how many seabeds were not found. ``--compare-gap 1.5`` also runs the picker as it was before
 (a 1.5-period gap behind the direct wave) on the same data; ``--compare-moveout`` runs it without
-its moveout check (``pick_water(check_moveout=False)``).
+its moveout check (``pick_water(check_moveout=False)``), ``--compare-reach`` without its reach
+for shallow seabeds (``pick_water(reach_shallow=False)``).
+
+The same models (seed 10 700) are also modelled under the dev suite's sparse-shot streamer
+(``sparse-streamer``: 4 shots 25 m apart, near offset 262 m, 10 Hz, 15 m cells, free surface).
 
 A third set, ``soft-streamer``, holds seabeds too soft to reflect: ``--count`` further
 ``basin-marine`` models (validation seed 10 710) whose sediments below the seabed are replaced,
 wherever they are faster, by water velocity + 5-50 m/s at the seabed rising 0.4-1.2 m/s per m
 (unconsolidated mud), under the dev streamer. Its true seabed is the first cell that is not water.
 
-    python benchmarks/seabed_picks.py --count 24 --compare-gap 1.5 --compare-moveout
+    python benchmarks/seabed_picks.py --count 24 --compare-gap 1.5 --compare-moveout --compare-reach
 """
 
 from __future__ import annotations
@@ -44,7 +48,7 @@ from hybridfwi.synth.single import add_noise  # noqa: E402
 SEED = 10_700  # validation range (the dev suite uses 10_500-10_502)
 SOFT_SEED = 10_710  # validation range: the soft-seabed set
 GEOMETRIES = {"streamer-4km": {"geometry": "streamer-4km"}, "openfwi-free-surface": {"geometry": "openfwi", "free_surface": True},
-              "soft-streamer": {"geometry": "streamer-4km"}}
+              "sparse-streamer": {"geometry": "streamer-sparse-3.7km"}, "soft-streamer": {"geometry": "streamer-4km"}}
 
 
 def soften(v: np.ndarray, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -62,6 +66,7 @@ def main() -> None:
     ap.add_argument("--count", type=int, default=24)
     ap.add_argument("--compare-gap", type=float, default=None, help="also pick with this gap (periods)")
     ap.add_argument("--compare-moveout", action="store_true", help="also pick without the moveout check")
+    ap.add_argument("--compare-reach", action="store_true", help="also pick without the reach for shallow seabeds")
     ap.add_argument("--out", default=os.path.join(RESULTS, "seabed_picks.json"))
     a = ap.parse_args()
     seeds.check("validation", SEED)
@@ -95,6 +100,9 @@ def main() -> None:
             if a.compare_moveout:
                 old = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq, check_moveout=False)
                 rows[-1]["picked_m_no_moveout"] = None if old is None else old.seabed_depth
+            if a.compare_reach:
+                old = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq, reach_shallow=False)
+                rows[-1]["picked_m_no_reach"] = None if old is None else old.seabed_depth
             rows[-1]["method"] = None if w is None else w.method
             print(json.dumps(rows[-1]), flush=True)
     out = {"machine": machine(), "seed": SEED, "family": "basin-marine", "seed_range": "validation", "noise_db": 30.0,
@@ -104,6 +112,8 @@ def main() -> None:
         out["summary_compare"] = summary([{**r, "picked_m": r["picked_m_compare"]} for r in rows])
     if a.compare_moveout:
         out["summary_no_moveout"] = summary([{**r, "picked_m": r["picked_m_no_moveout"]} for r in rows])
+    if a.compare_reach:
+        out["summary_no_reach"] = summary([{**r, "picked_m": r["picked_m_no_reach"]} for r in rows])
     out["soft_seed"] = SOFT_SEED
     with open(a.out + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(out, fh, indent=1)

@@ -7,8 +7,9 @@ the committed results (``benchmark_<suite>/cases/<id>/results.json``, ``invert_e
 ``invert_viking.json``). A case whose pick is unchanged runs exactly as recorded: the picker feeds
 the rest of the run only through the water layer. Nothing is inverted and nothing is chosen here;
 the suites are only read. ``--dev`` adds a dev suite's cases (validation seeds), which have no
-recorded run: there the pick is compared with the picker's without its moveout check
-(``pick_water(check_moveout=False)``), to tell which dev-suite diagnostics the check would touch.
+recorded run: there the pick is compared with the picker's as it was before its moveout check
+and its reach for shallow seabeds (``pick_water(check_moveout=False, reach_shallow=False)``), to
+tell which dev-suite diagnostics they would touch.
 Writes ``benchmarks/results/suite_picks.json``.
 
     for s in marmousi ood openfwi-a openfwi-b; do hybridfwi benchmark make --suite $s --out /tmp/suite_$s --cases 1; done
@@ -51,7 +52,7 @@ def _same(a: float | None, b: float | None) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suites", nargs="+", required=True, help="suite folders made by `hybridfwi benchmark make`")
-    ap.add_argument("--dev", default=None, help="a dev suite (validation seeds): picks with and without the moveout check")
+    ap.add_argument("--dev", default=None, help="a dev suite (validation seeds): picks today and before the moveout check and reach")
     ap.add_argument("--out", default=os.path.join(RESULTS, "suite_picks.json"))
     a = ap.parse_args()
     rows, t0 = [], time.perf_counter()
@@ -81,13 +82,13 @@ def main() -> None:
         manifest, cases = read_dev_suite(a.dev, "suite_picks.py")
         for c in cases:
             today = _today(c.survey)
-            problem_module.pick_water = lambda *args, **kw: pick_water(*args, **kw, check_moveout=False)
+            problem_module.pick_water = lambda *args, **kw: pick_water(*args, **kw, check_moveout=False, reach_shallow=False)
             try:
                 before = _today(c.survey)
             finally:
                 problem_module.pick_water = pick_water
             dev_rows.append({"case": c.id, "seabed_m": today["seabed_m"], "method": today["method"],
-                             "seabed_m_without_check": before["seabed_m"], "changed": not _same(today["seabed_m"], before["seabed_m"])})
+                             "seabed_m_before": before["seabed_m"], "changed": not _same(today["seabed_m"], before["seabed_m"])})
             print(json.dumps(dev_rows[-1]), flush=True)
     out = {"machine": machine(), "wall_time_s": time.perf_counter() - t0, "rows": rows,
            "changed": [r["run"] for r in rows if r["changed"]]}

@@ -57,13 +57,19 @@ def _stack(ev: np.ndarray, t: np.ndarray, ok: np.ndarray, t_first: float, dt: fl
     return float(np.mean((1 - w) * ev[r, k0] + w * ev[r, k0 + 1]))
 
 
-def _seabed_time(ev, xo, dz2, t_first, dt, t_end, v, hs, gap) -> tuple[np.ndarray, np.ndarray]:
-    """Stack along reflection hyperbolas of trial depths ``hs`` at velocity ``v`` (traces within 1.2 h)."""
+def _seabed_time(ev, xo, dz2, t_first, dt, t_end, v, hs, gap, reach: bool = True) -> tuple[np.ndarray, np.ndarray]:
+    """Stack along reflection hyperbolas of trial depths ``hs`` at velocity ``v`` (traces within 1.2 h,
+    ``gap`` s behind the direct wave). With ``reach``, a depth no trace passes for (a shallow seabed
+    under a streamer whose near offset is large: its reflection runs close behind the direct wave and
+    beyond 1.2 h) is stacked again with half the gap and offsets up to 3 h; else such a seabed is seen
+    only through its multiples, and the first of them, at twice its depth, is taken."""
     prof = np.full(hs.size, np.nan)
     t_dir = np.sqrt(xo ** 2 + dz2[0] ** 2) / v
     for i, h in enumerate(hs):
         t = np.sqrt(xo ** 2 + (2 * h - dz2[1]) ** 2) / v
         ok = (xo <= 1.2 * h) & (t - t_dir >= gap) & (t <= t_end)
+        if ok.sum() < 3 and reach:
+            ok = (xo <= 3.0 * h) & (t - t_dir >= 0.5 * gap) & (t <= t_end)
         prof[i] = _stack(ev, t, ok, t_first, dt)
     return hs, prof
 
@@ -110,7 +116,8 @@ def _first_strong(prof: np.ndarray) -> tuple[int, float] | None:
 
 
 def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None, max_depth: float | None = None,
-               velocities: np.ndarray | None = None, gap_periods: float = 1.0, check_moveout: bool = True) -> WaterLayer | None:
+               velocities: np.ndarray | None = None, gap_periods: float = 1.0, check_moveout: bool = True,
+               reach_shallow: bool = True) -> WaterLayer | None:
     """Water velocity and seabed depth from shot gathers, by stacks of the envelope.
 
     1. the seabed: stack along reflection hyperbolas (at 1500 m/s) for trial depths; the shallowest
@@ -136,6 +143,10 @@ def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None,
             streamer with a 100 m near offset were missed or picked at a deeper reflector on validation
             models (``benchmarks/results/seabed_picks.json``).
         check_moveout: step 4 (off: the first strong reflector is the seabed whatever its moveout).
+        reach_shallow: trial depths that no trace passes for under the gap and 1.2-depth offset rules
+            are stacked with half the gap and offsets up to 3 depths (off: they are skipped). Without
+            it, shallow seabeds under a streamer with a 262 m near offset were picked at their first
+            multiple, twice as deep, on validation models (``seabed_picks.json``, ``sparse``).
 
     Returns:
         The layer, or None when no plausible seabed reflection stands out of the data, or the first
@@ -157,7 +168,7 @@ def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None,
     if h_hi <= h_lo:
         return None
     hs = np.arange(h_lo, h_hi, max(1500.0 / f / 40.0, 1.0))
-    hs, prof = _seabed_time(ev, xo, dz2, t_first, dt, t_end, 1500.0, hs, gap)
+    hs, prof = _seabed_time(ev, xo, dz2, t_first, dt, t_end, 1500.0, hs, gap, reach_shallow)
     first = _first_strong(prof)
     if first is None:
         return None
@@ -177,7 +188,7 @@ def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None,
     h = 0.5 * (v * t0 + float(np.median(dz2[1])))
     hs2 = np.arange(max(h_lo, h - 0.15 * h), min(h_hi, h + 0.15 * h), max(1500.0 / f / 80.0, 0.5))
     if hs2.size >= 5:
-        hs2, prof2 = _seabed_time(ev, xo, dz2, t_first, dt, t_end, v, hs2, gap)
+        hs2, prof2 = _seabed_time(ev, xo, dz2, t_first, dt, t_end, v, hs2, gap, reach_shallow)
         if np.isfinite(prof2).any():
             h = float(hs2[int(np.nanargmax(prof2))])
     t0 = (2 * h - float(np.median(dz2[1]))) / v
