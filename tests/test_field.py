@@ -272,6 +272,31 @@ def test_water_picks_reject_a_reflector_under_a_seabed_too_soft_to_reflect():
     assert pick_water(rec, -lag) is None
 
 
+def test_water_picks_a_shallow_seabed_under_a_large_near_offset():
+    """The dev suite's sparse-shot streamer (near offset 262 m, 10 Hz) over a 135 m seabed (validation
+    seed): the seabed reflection runs within a period of the direct wave at every offset, so only its
+    multiples pass the picker's usual rules, and the first, near twice the depth, was taken. Depths no
+    trace passes for are stacked with half the gap and offsets up to three depths: the seabed is found."""
+    from hybridfwi.bench.suites import _geometry
+    from hybridfwi.hybrid.start import seabed_from_model
+    from hybridfwi.physics.forward import ForwardConfig
+    from hybridfwi.synth.single import add_noise
+
+    geom = _geometry({"geometry": "streamer-sparse-3.7km"})
+    g, s = geom.grid, geom.survey
+    v = make_model("basin-marine", 10_700, 7, g.nz, g.nx)
+    true = seabed_from_model(v, g.z, float(np.median(v[0])))
+    assert 100.0 <= true <= 150.0 and float(np.abs(s.offsets)[s.receiver_mask].min()) > 250.0
+    d = forward_model(v, g, s, ForwardConfig(accuracy=8, max_vel=max(4500.0, float(np.ceil(v.max())))))
+    d = add_noise(d, 30.0, seed=7) * s.receiver_mask[:, None, :]
+    rec = ShotRecord(d.astype(np.float32), s)
+    lag = onset_lag(s.wavelet.array(s.nt, s.dt), s.dt)
+    old = pick_water(rec, -lag, reach_shallow=False)
+    assert old is not None and old.seabed_depth > 1.8 * true, (true, old)
+    w = pick_water(rec, -lag)
+    assert w is not None and abs(w.seabed_depth - true) < 0.5 * true, (true, w)
+
+
 def test_broadband_data_get_a_stage_at_their_spectral_peak(tmp_path):
     """OpenFWI's geometry (15 Hz Ricker): the low ladder (1.5x and 2.5x the 2 Hz usable edge) stops at
     5 Hz, a third of the data's peak, so a stage at the peak is added, then one at 1.5x the peak; the
