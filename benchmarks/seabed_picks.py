@@ -14,6 +14,8 @@ for shallow seabeds (``pick_water(reach_shallow=False)``).
 
 The same models (seed 10 700) are also modelled under the dev suite's sparse-shot streamer
 (``sparse-streamer``: 4 shots 25 m apart, near offset 262 m, 10 Hz, 15 m cells, free surface).
+``deep-streamer``: ``--count`` ``basin-marine`` models (validation seed 10 720) under 750-1575 m
+more of their own water, on a 4 km deep grid under the dev streamer recorded for 6 s.
 
 A third set, ``soft-streamer``, holds seabeds too soft to reflect: ``--count`` further
 ``basin-marine`` models (validation seed 10 710) whose sediments below the seabed are replaced,
@@ -47,8 +49,25 @@ from hybridfwi.synth.single import add_noise  # noqa: E402
 
 SEED = 10_700  # validation range (the dev suite uses 10_500-10_502)
 SOFT_SEED = 10_710  # validation range: the soft-seabed set
+DEEP_SEED = 10_720  # validation range: the deep-water set
 GEOMETRIES = {"streamer-4km": {"geometry": "streamer-4km"}, "openfwi-free-surface": {"geometry": "openfwi", "free_surface": True},
-              "sparse-streamer": {"geometry": "streamer-sparse-3.7km"}, "soft-streamer": {"geometry": "streamer-4km"}}
+              "sparse-streamer": {"geometry": "streamer-sparse-3.7km"}, "soft-streamer": {"geometry": "streamer-4km"},
+              "deep-streamer": {"geometry": "deep"}}
+
+
+def _deep_geometry():
+    """The dev streamer over a 4 km deep model, recorded 6 s (1500 samples of 4 ms)."""
+    from hybridfwi.bench.suites import _streamer
+    from hybridfwi.core.grid import Grid
+    from hybridfwi.core.survey import Geometry
+
+    return Geometry(Grid(nz=161, nx=161, dz=25.0, dx=25.0), _streamer(4000.0, 8, 2500.0, 100.0, 25.0, 25.0, 6.0, 0.004, 1500, 1200.0))
+
+
+def deepen(v: np.ndarray, nz: int, rng: np.random.Generator) -> np.ndarray:
+    """``v`` (nz, nx) under 30-63 more cells of its own water (750-1575 m at 25 m), cut to ``nz`` rows."""
+    extra = int(rng.integers(30, 64))
+    return np.concatenate([np.full((extra, v.shape[1]), float(np.median(v[0])), np.float32), v], axis=0)[:nz]
 
 
 def soften(v: np.ndarray, z: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -71,17 +90,20 @@ def main() -> None:
     a = ap.parse_args()
     seeds.check("validation", SEED)
     seeds.check("validation", SOFT_SEED)
+    seeds.check("validation", DEEP_SEED)
     rows = []
     t0 = time.perf_counter()
     for gname, spec in GEOMETRIES.items():
-        geom = _geometry(spec)
+        geom = _deep_geometry() if gname == "deep-streamer" else _geometry(spec)
         g, s = geom.grid, geom.survey
-        soft = gname == "soft-streamer"
-        rng = np.random.default_rng(SOFT_SEED)
+        soft, deep = gname == "soft-streamer", gname == "deep-streamer"
+        rng = np.random.default_rng(DEEP_SEED if deep else SOFT_SEED)
         for i in range(a.count):
-            v = make_model("basin-marine", SOFT_SEED if soft else SEED, i, g.nz, g.nx)
+            v = make_model("basin-marine", SOFT_SEED if soft else DEEP_SEED if deep else SEED, i, g.nz, g.nx)
             if soft:
                 v = soften(v, g.z, rng)
+            if deep:
+                v = deepen(v, g.nz, rng)
             data = forward_model(v, g, s, ForwardConfig(accuracy=8, max_vel=max(4500.0, float(np.ceil(v.max()))), device="cpu"))
             data = add_noise(data, 30.0, seed=i)
             if not s.regular:
@@ -114,7 +136,7 @@ def main() -> None:
         out["summary_no_moveout"] = summary([{**r, "picked_m": r["picked_m_no_moveout"]} for r in rows])
     if a.compare_reach:
         out["summary_no_reach"] = summary([{**r, "picked_m": r["picked_m_no_reach"]} for r in rows])
-    out["soft_seed"] = SOFT_SEED
+    out["soft_seed"], out["deep_seed"] = SOFT_SEED, DEEP_SEED
     with open(a.out + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(out, fh, indent=1)
     os.replace(a.out + ".tmp", a.out)
