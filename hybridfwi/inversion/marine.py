@@ -146,7 +146,7 @@ def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None,
         reach_shallow: trial depths that no trace passes for under the gap and 1.2-depth offset rules
             are stacked with half the gap and offsets up to 3 depths (off: they are skipped). Without
             it, shallow seabeds under a streamer with a 262 m near offset were picked at their first
-            multiple, twice as deep, on validation models (``seabed_picks.json``, ``sparse``).
+            multiple, twice as deep, on validation models (``seabed_picks.json``, ``sparse-streamer``).
 
     Returns:
         The layer, or None when no plausible seabed reflection stands out of the data, or the first
