@@ -243,6 +243,11 @@ flatfault-a-0,curvefault-a-0,flatvel-b-0,curvevel-b-0 --variants '{"top_stage": 
     python benchmarks/dev_choices.py --suite /tmp/dev8 --no-baseline --cache /tmp/adapt_cache --out benchmarks/results/dev_adapt_families.json \
         --cases basin-sparse-0,basin-sparse-1,basin-sparse-2,basin-sparse-3 \
         --variants '{"adapt_families": ["basin-marine"], "adapt_samples": 160}' '{}'
+    # dev basin-sparse-2 once the water picker reaches shallow seabeds (2026-12-07: picked at 137 m, true 120,
+    # instead of its first multiple at 272 m; suite_picks.json), the same data as dev_sparse_adapt.json
+    # -> dev_sparse_water.json (compare its rows with dev_sparse_adapt.json's '{}' and fwi_gradient rows)
+    python benchmarks/dev_choices.py --suite /tmp/dev8 --cases basin-sparse-2 --out benchmarks/results/dev_sparse_water.json \
+        --variants '{}'
 """
 
 from __future__ import annotations

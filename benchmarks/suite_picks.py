@@ -6,16 +6,17 @@ folders), the shipped example and the Viking shots, builds the problem as ``benc
 the committed results (``benchmark_<suite>/cases/<id>/results.json``, ``invert_example.json``,
 ``invert_viking.json``). A case whose pick is unchanged runs exactly as recorded: the picker feeds
 the rest of the run only through the water layer. Nothing is inverted and nothing is chosen here;
-the suites are only read. ``--dev`` adds a dev suite's cases (validation seeds), which have no
+the suites are only read. ``--dev`` adds dev suites' cases (validation seeds), which have no
 recorded run: there the pick is compared with the picker's as it was before its moveout check
 and its reach for shallow seabeds (``pick_water(check_moveout=False, reach_shallow=False)``), to
 tell which dev-suite diagnostics they would touch.
 Writes ``benchmarks/results/suite_picks.json``.
 
     for s in marmousi ood openfwi-a openfwi-b; do hybridfwi benchmark make --suite $s --out /tmp/suite_$s --cases 1; done
-    hybridfwi benchmark make --suite dev --out /tmp/dev7 --cases 3
+    hybridfwi benchmark make --suite dev --out /tmp/dev41 --cases 3
+    hybridfwi benchmark make --suite dev --out /tmp/dev8 --cases 2
     python benchmarks/suite_picks.py --suites /tmp/suite_marmousi /tmp/suite_ood /tmp/suite_openfwi-a /tmp/suite_openfwi-b \
-        --dev /tmp/dev7
+        --dev /tmp/dev41 /tmp/dev8
 """
 
 from __future__ import annotations
@@ -52,7 +53,7 @@ def _same(a: float | None, b: float | None) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suites", nargs="+", required=True, help="suite folders made by `hybridfwi benchmark make`")
-    ap.add_argument("--dev", default=None, help="a dev suite (validation seeds): picks today and before the moveout check and reach")
+    ap.add_argument("--dev", nargs="*", default=[], help="dev suites (validation seeds): picks today and before the moveout check and reach")
     ap.add_argument("--out", default=os.path.join(RESULTS, "suite_picks.json"))
     a = ap.parse_args()
     rows, t0 = [], time.perf_counter()
@@ -78,8 +79,8 @@ def main() -> None:
     for r in rows:
         r["changed"] = not (_same(r["recorded_seabed_m"], r["seabed_m"]) and _same(r["recorded_water_ms"], r["water_ms"]))
     dev_rows = []
-    if a.dev:
-        manifest, cases = read_dev_suite(a.dev, "suite_picks.py")
+    for folder in a.dev:
+        manifest, cases = read_dev_suite(folder, "suite_picks.py")
         for c in cases:
             today = _today(c.survey)
             problem_module.pick_water = lambda *args, **kw: pick_water(*args, **kw, check_moveout=False, reach_shallow=False)
@@ -87,13 +88,13 @@ def main() -> None:
                 before = _today(c.survey)
             finally:
                 problem_module.pick_water = pick_water
-            dev_rows.append({"case": c.id, "seabed_m": today["seabed_m"], "method": today["method"],
+            dev_rows.append({"suite": f"dev --cases {manifest['cases_per_family']}", "case": c.id, "seabed_m": today["seabed_m"], "method": today["method"],
                              "seabed_m_before": before["seabed_m"], "changed": not _same(today["seabed_m"], before["seabed_m"])})
             print(json.dumps(dev_rows[-1]), flush=True)
     out = {"machine": machine(), "wall_time_s": time.perf_counter() - t0, "rows": rows,
            "changed": [r["run"] for r in rows if r["changed"]]}
     if a.dev:
-        out.update(dev_rows=dev_rows, dev_changed=[r["case"] for r in dev_rows if r["changed"]])
+        out.update(dev_rows=dev_rows, dev_changed=[f"{r['suite']}: {r['case']}" for r in dev_rows if r["changed"]])
     with open(a.out + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(out, fh, indent=1)
     os.replace(a.out + ".tmp", a.out)
