@@ -16,13 +16,17 @@ The same models (seed 10 700) are also modelled under the dev suite's sparse-sho
 (``sparse-streamer``: 4 shots 25 m apart, near offset 262 m, 10 Hz, 15 m cells, free surface).
 ``deep-streamer``: ``--count`` ``basin-marine`` models (validation seed 10 720) under 750-1575 m
 more of their own water, on a 4 km deep grid under the dev streamer recorded for 6 s.
+``land-*``: ``--count`` ``basin-land`` models (validation seed 10 730: no water at all) under the
+streamer, OpenFWI's geometry and the sparse-shot streamer, each with a free surface, so that the data
+read as marine; any pick there is a false water layer. ``--compare-top`` runs the picker without its
+test of the first arrivals (``pick_water(check_top=False)``).
 
 A third set, ``soft-streamer``, holds seabeds too soft to reflect: ``--count`` further
 ``basin-marine`` models (validation seed 10 710) whose sediments below the seabed are replaced,
 wherever they are faster, by water velocity + 5-50 m/s at the seabed rising 0.4-1.2 m/s per m
 (unconsolidated mud), under the dev streamer. Its true seabed is the first cell that is not water.
 
-    python benchmarks/seabed_picks.py --count 24 --compare-gap 1.5 --compare-moveout --compare-reach
+    python benchmarks/seabed_picks.py --count 24 --compare-gap 1.5 --compare-moveout --compare-reach --compare-top
 """
 
 from __future__ import annotations
@@ -50,9 +54,12 @@ from hybridfwi.synth.single import add_noise  # noqa: E402
 SEED = 10_700  # validation range (the dev suite uses 10_500-10_502)
 SOFT_SEED = 10_710  # validation range: the soft-seabed set
 DEEP_SEED = 10_720  # validation range: the deep-water set
+LAND_SEED = 10_730  # validation range: land models under a free surface (no water at all)
 GEOMETRIES = {"streamer-4km": {"geometry": "streamer-4km"}, "openfwi-free-surface": {"geometry": "openfwi", "free_surface": True},
               "sparse-streamer": {"geometry": "streamer-sparse-3.7km"}, "soft-streamer": {"geometry": "streamer-4km"},
-              "deep-streamer": {"geometry": "deep"}}
+              "deep-streamer": {"geometry": "deep"}, "land-streamer": {"geometry": "streamer-4km"},
+              "land-openfwi-free-surface": {"geometry": "openfwi", "free_surface": True},
+              "land-sparse-streamer": {"geometry": "streamer-sparse-3.7km"}}
 
 
 def _deep_geometry():
@@ -86,20 +93,25 @@ def main() -> None:
     ap.add_argument("--compare-gap", type=float, default=None, help="also pick with this gap (periods)")
     ap.add_argument("--compare-moveout", action="store_true", help="also pick without the moveout check")
     ap.add_argument("--compare-reach", action="store_true", help="also pick without the reach for shallow seabeds")
+    ap.add_argument("--compare-top", action="store_true", help="also pick without the test of the first arrivals")
     ap.add_argument("--out", default=os.path.join(RESULTS, "seabed_picks.json"))
     a = ap.parse_args()
     seeds.check("validation", SEED)
     seeds.check("validation", SOFT_SEED)
     seeds.check("validation", DEEP_SEED)
+    seeds.check("validation", LAND_SEED)
     rows = []
     t0 = time.perf_counter()
     for gname, spec in GEOMETRIES.items():
         geom = _deep_geometry() if gname == "deep-streamer" else _geometry(spec)
         g, s = geom.grid, geom.survey
-        soft, deep = gname == "soft-streamer", gname == "deep-streamer"
+        soft, deep, land = gname == "soft-streamer", gname == "deep-streamer", gname.startswith("land-")
         rng = np.random.default_rng(DEEP_SEED if deep else SOFT_SEED)
         for i in range(a.count):
-            v = make_model("basin-marine", SOFT_SEED if soft else DEEP_SEED if deep else SEED, i, g.nz, g.nx)
+            if land:
+                v = make_model("basin-land", LAND_SEED, i, g.nz, g.nx)
+            else:
+                v = make_model("basin-marine", SOFT_SEED if soft else DEEP_SEED if deep else SEED, i, g.nz, g.nx)
             if soft:
                 v = soften(v, g.z, rng)
             if deep:
@@ -112,7 +124,7 @@ def main() -> None:
             rec = ShotRecord(data.astype(np.float32), s, 0.0)
             w = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq)
             vw = float(np.median(v[0]))
-            true = seabed_from_model(v, g.z, vw, jump=1.0 if soft else 30.0)
+            true = None if land else seabed_from_model(v, g.z, vw, jump=1.0 if soft else 30.0)
             below = float(np.median([c[np.argmax(c > vw + 30.0)] for c in v.T])) if true is not None else None
             rows.append({"geometry": gname, "index": i, "true_seabed_m": true, "water_ms": vw, "below_seabed_ms": below,
                          "picked_m": None if w is None else w.seabed_depth, "picked_water_ms": None if w is None else w.velocity})
@@ -125,6 +137,9 @@ def main() -> None:
             if a.compare_reach:
                 old = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq, reach_shallow=False)
                 rows[-1]["picked_m_no_reach"] = None if old is None else old.seabed_depth
+            if a.compare_top:
+                old = pick_water(rec, -lag, peak_hz=s.wavelet.peak_freq, check_top=False)
+                rows[-1]["picked_m_no_top"] = None if old is None else old.seabed_depth
             rows[-1]["method"] = None if w is None else w.method
             print(json.dumps(rows[-1]), flush=True)
     out = {"machine": machine(), "seed": SEED, "family": "basin-marine", "seed_range": "validation", "noise_db": 30.0,
@@ -134,9 +149,11 @@ def main() -> None:
         out["summary_compare"] = summary([{**r, "picked_m": r["picked_m_compare"]} for r in rows])
     if a.compare_moveout:
         out["summary_no_moveout"] = summary([{**r, "picked_m": r["picked_m_no_moveout"]} for r in rows])
+    if a.compare_top:
+        out["summary_no_top"] = summary([{**r, "picked_m": r["picked_m_no_top"]} for r in rows])
     if a.compare_reach:
         out["summary_no_reach"] = summary([{**r, "picked_m": r["picked_m_no_reach"]} for r in rows])
-    out["soft_seed"], out["deep_seed"] = SOFT_SEED, DEEP_SEED
+    out["soft_seed"], out["deep_seed"], out["land_seed"] = SOFT_SEED, DEEP_SEED, LAND_SEED
     with open(a.out + ".tmp", "w", encoding="utf-8") as fh:
         json.dump(out, fh, indent=1)
     os.replace(a.out + ".tmp", a.out)
@@ -144,9 +161,14 @@ def main() -> None:
 
 
 def summary(rows: list[dict]) -> dict:
-    """Per geometry: median |pick - true|, picks too deep / too shallow (beyond 10 % + 25 m), missing."""
+    """Per geometry: median |pick - true|, picks too deep / too shallow (beyond 10 % + 25 m), missing;
+    on the land sets (no water), how many picks put a water layer where there is none."""
     out = {}
     for gname in sorted({r["geometry"] for r in rows}):
+        if gname.startswith("land-"):
+            rs = [r for r in rows if r["geometry"] == gname]
+            out[gname] = {"models": len(rs), "false_water_layers": sum(r["picked_m"] is not None for r in rs)}
+            continue
         rs = [r for r in rows if r["geometry"] == gname and r["true_seabed_m"]]
         err = [r["picked_m"] - r["true_seabed_m"] for r in rs if r["picked_m"] is not None]
         tol = [0.1 * r["true_seabed_m"] + 25.0 for r in rs if r["picked_m"] is not None]

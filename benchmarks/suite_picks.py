@@ -7,9 +7,9 @@ the committed results (``benchmark_<suite>/cases/<id>/results.json``, ``invert_e
 ``invert_viking.json``). A case whose pick is unchanged runs exactly as recorded: the picker feeds
 the rest of the run only through the water layer. Nothing is inverted and nothing is chosen here;
 the suites are only read. ``--dev`` adds dev suites' cases (validation seeds), which have no
-recorded run: there the pick is compared with the picker's as it was before its moveout check
-and its reach for shallow seabeds (``pick_water(check_moveout=False, reach_shallow=False)``), to
-tell which dev-suite diagnostics they would touch.
+recorded run: there the pick is compared with the picker's as it was before its moveout check, its
+reach for shallow seabeds and its test of the first arrivals (``pick_water(check_moveout=False,
+reach_shallow=False, check_top=False)``), to tell which dev-suite diagnostics they would touch.
 Writes ``benchmarks/results/suite_picks.json``.
 
     for s in marmousi ood openfwi-a openfwi-b; do hybridfwi benchmark make --suite $s --out /tmp/suite_$s --cases 1; done
@@ -53,7 +53,7 @@ def _same(a: float | None, b: float | None) -> bool:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suites", nargs="+", required=True, help="suite folders made by `hybridfwi benchmark make`")
-    ap.add_argument("--dev", nargs="*", default=[], help="dev suites (validation seeds): picks today and before the moveout check and reach")
+    ap.add_argument("--dev", nargs="*", default=[], help="dev suites (validation seeds): picks today and without the moveout check, shallow reach and first-arrival test")
     ap.add_argument("--out", default=os.path.join(RESULTS, "suite_picks.json"))
     a = ap.parse_args()
     rows, t0 = [], time.perf_counter()
@@ -83,7 +83,8 @@ def main() -> None:
         manifest, cases = read_dev_suite(folder, "suite_picks.py")
         for c in cases:
             today = _today(c.survey)
-            problem_module.pick_water = lambda *args, **kw: pick_water(*args, **kw, check_moveout=False, reach_shallow=False)
+            problem_module.pick_water = lambda *args, **kw: pick_water(*args, **kw, check_moveout=False,
+                                                                       reach_shallow=False, check_top=False)
             try:
                 before = _today(c.survey)
             finally:

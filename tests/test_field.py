@@ -297,6 +297,27 @@ def test_water_picks_a_shallow_seabed_under_a_large_near_offset():
     assert w is not None and abs(w.seabed_depth - true) < 0.5 * true, (true, w)
 
 
+def test_water_picks_no_water_on_rock_under_a_free_surface():
+    """A land model (validation seed; 2129 m/s at the top, no water) under the streamer's free surface reads
+    as marine. Its first reflector stacks like a seabed, and without the test of the first arrivals a
+    1500 m/s water layer is returned over rock; the direct wave there travels faster than water, so the
+    picker returns None."""
+    from hybridfwi.bench.suites import _geometry
+    from hybridfwi.physics.forward import ForwardConfig
+    from hybridfwi.synth.single import add_noise
+
+    geom = _geometry({"geometry": "streamer-4km"})
+    g, s = geom.grid, geom.survey
+    v = make_model("basin-land", 10_730, 4, g.nz, g.nx)
+    assert float(np.median(v[0])) > 2000.0 and s.free_surface
+    d = forward_model(v, g, s, ForwardConfig(accuracy=8, max_vel=max(4500.0, float(np.ceil(v.max())))))
+    d = add_noise(d, 30.0, seed=4) * s.receiver_mask[:, None, :]
+    rec = ShotRecord(d.astype(np.float32), s)
+    lag = onset_lag(s.wavelet.array(s.nt, s.dt), s.dt)
+    assert pick_water(rec, -lag, check_top=False) is not None
+    assert pick_water(rec, -lag) is None
+
+
 def test_broadband_data_get_a_stage_at_their_spectral_peak(tmp_path):
     """OpenFWI's geometry (15 Hz Ricker): the low ladder (1.5x and 2.5x the 2 Hz usable edge) stops at
     5 Hz, a third of the data's peak, so a stage at the peak is added, then one at 1.5x the peak; the

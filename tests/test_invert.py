@@ -62,6 +62,25 @@ def test_invert_dl_then_fwi_on_a_synthetic_survey(tmp_path):
     one_line_error(r, "--resume")
 
 
+def test_invert_warns_when_a_marine_survey_shows_no_seabed(tmp_path):
+    """A free-surface survey (read as marine) over a model with no water at all: no seabed reflection is
+    picked, so no water layer is imposed, and invert says so on the console and in the report, naming the
+    option that sets the seabed when the user knows it."""
+    runner = CliRunner()
+    s = tmp_path / "s.segy"
+    r = runner.invoke(cli, ["synth", "--model", "flatvel-a:3", "--seed", "200011", "--out", str(s), "--free-surface"])
+    assert r.exit_code == 0, r.output
+    out = tmp_path / "run"
+    r = runner.invoke(cli, ["invert", str(s), "--out", str(out), "--iterations", "1", "--bands", "full", "--physics-steps", "0",
+                            "--no-progress", "--device", "cpu"])
+    assert r.exit_code == 0, r.output
+    rep = json.loads((out / "report.json").read_text())
+    assert rep["problem"]["marine"] and "water" not in rep
+    note = rep["problem"]["water"]
+    assert "no seabed reflection picked" in note and "--seabed-depth" in note and note in rep["warnings"]
+    assert f"warning: {note}" in r.output
+
+
 EXAMPLE = os.path.join(os.path.dirname(__file__), "..", "examples", "marine_small")
 
 

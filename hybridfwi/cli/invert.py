@@ -75,4 +75,6 @@ def command(survey, out, model, adapt, adapt_samples, adapt_epochs, cache, flip,
         w = rep["water"]
         sb = w["seabed_depth_picked_m"]
         line += f"; water {w['velocity_ms']:.0f} m/s" + (f", seabed {sb:.0f} m" if sb else "")
+    for warning in rep["warnings"]:
+        echo(f"warning: {warning}", err=True)
     echo(f"{line}\nresults in {out} ({rep['timings_s']['total']:.0f} s)")

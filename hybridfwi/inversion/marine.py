@@ -97,6 +97,18 @@ def _moveout_velocity(ev, xo, dz2, t_first, dt, t_end, t0, depth, f, gap, v_wate
     return float(vels[j]), float(st[j] / np.nanmax(st[water]))
 
 
+def _faster_than_water(ev, xo, dz2, near, t_first, dt, t_end, water_stack) -> bool:
+    """Whether the first arrivals over offsets ``near`` (up to twice the picked depth, where nothing
+    arrives before the direct wave through water) travel faster than water: stacks along direct-wave
+    lines at 1650-6000 m/s, the best at least 10 % above the best at a water velocity
+    (``water_stack``). True on a top of rock or sediment under a free surface (no water at all)."""
+    if not np.isfinite(water_stack).any():
+        return False
+    r = np.sqrt(xo ** 2 + dz2[0] ** 2)
+    fast = np.array([_stack(ev, r / v, near & (r / v <= t_end), t_first, dt) for v in np.arange(1650.0, 6000.1, 50.0)])
+    return bool(np.isfinite(fast).any() and np.nanmax(fast) >= 1.1 * np.nanmax(water_stack) and np.nanmax(fast) > 0)
+
+
 def _first_strong(prof: np.ndarray) -> tuple[int, float] | None:
     good = np.isfinite(prof)
     if good.sum() < 5:
@@ -117,14 +129,15 @@ def _first_strong(prof: np.ndarray) -> tuple[int, float] | None:
 
 def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None, max_depth: float | None = None,
                velocities: np.ndarray | None = None, gap_periods: float = 1.0, check_moveout: bool = True,
-               reach_shallow: bool = True) -> WaterLayer | None:
+               reach_shallow: bool = True, check_top: bool = True) -> WaterLayer | None:
     """Water velocity and seabed depth from shot gathers, by stacks of the envelope.
 
     1. the seabed: stack along reflection hyperbolas (at 1500 m/s) for trial depths; the shallowest
        strong stack clear of the direct wave is the seabed reflection;
     2. the water velocity: stack along the direct wave (a line in offset) for trial velocities over
        offsets up to twice that depth (before refractions overtake it); taken when it stands out,
-       else 1500 m/s;
+       else 1500 m/s. When the first arrivals there stack clearly better at 1650-6000 m/s than at any
+       water velocity, the top is not water (a free-surface survey over rock or sediment): None;
     3. the depth again, with that velocity;
     4. the check that the event is the seabed: where the offsets resolve it, its moveout must be
        water's. A reflector whose stack is at least 10 % stronger at a stacking velocity above
@@ -143,6 +156,8 @@ def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None,
             streamer with a 100 m near offset were missed or picked at a deeper reflector on validation
             models (``benchmarks/results/seabed_picks.json``).
         check_moveout: step 4 (off: the first strong reflector is the seabed whatever its moveout).
+        check_top: step 2's test of the first arrivals (off: a water layer is returned even where they
+            travel faster than water).
         reach_shallow: trial depths that no trace passes for under the gap and 1.2-depth offset rules
             are stacked with half the gap and offsets up to 3 depths (off: they are skipped). Without
             it, shallow seabeds under a streamer with a 262 m near offset were picked at their first
@@ -178,6 +193,8 @@ def pick_water(record: ShotRecord, t_first: float, peak_hz: float | None = None,
     near = (xo >= 2.0 / f * 1500.0 / 4) & (xo <= 2.0 * h0)
     dstack = np.array([_stack(ev, np.sqrt(xo ** 2 + dz2[0] ** 2) / v, near & (np.sqrt(xo ** 2 + dz2[0] ** 2) / v <= t_end),
                               t_first, dt) for v in vels])
+    if check_top and _faster_than_water(ev, xo, dz2, near, t_first, dt, t_end, dstack):
+        return None
     v, how = 1500.0, "water velocity 1500 m/s assumed (no clear direct wave)"
     if np.isfinite(dstack).sum() >= 3:
         j = int(np.nanargmax(dstack))

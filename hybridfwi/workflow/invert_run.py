@@ -144,7 +144,8 @@ def run_invert(run: InvertRun) -> dict:
                 "stages": [("full band" if b is None else f"<= {b:g} Hz") for b in fcfg.stages]},
         "curve": res.curve,
         "figures": {"models": "models.png", "gathers": "fwi/gathers.png", "misfit": "fwi/misfit.png", "wavelet": "wavelet.png"},
-        "warnings": prep.warnings + ([res.choice.message] if res.choice and res.choice.name != "dl" else []),
+        "warnings": prep.warnings + ([problem.info["water"]] if isinstance(problem.info.get("water"), str) else [])
+        + ([res.choice.message] if res.choice and res.choice.name != "dl" else []),
     }
     w = problem.water
     if w is not None:
