@@ -13,7 +13,8 @@ layers come later. This holds in shallow and deep water, with soft and hard seab
 direct wave (ghosts cancel it along the surface) or a strong one, with one-sided streamers and
 shots of different trace counts. No plausible stack (a land survey, no water) returns None. A seabed
 too soft to reflect leaves a deeper reflector first; its moveout, faster than water's (it lies under
-sediments), rejects it, and None is returned too.
+sediments), rejects it, and None is returned too; so it is where the first arrivals near the shots
+travel faster than water (a free-surface survey over rock: no water at all).
 """
 
 from __future__ import annotations

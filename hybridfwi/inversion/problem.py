@@ -283,8 +283,9 @@ def build_problem(sf, cfg: ProblemConfig | None = None) -> Problem:
         rec = ShotRecord(data.astype(np.float32), s0.replace(nt=data.shape[1]), 0.0)
         water = pick_water(rec, -lag, peak_hz=f_peak if not known else s0.wavelet.peak_freq)
         if water is None:
-            info["water"] = ("no seabed reflection picked (none stands out, or the first strong one has a moveout faster than "
-                             "water's); no water layer imposed; give --seabed-depth/--water-velocity if they are known")
+            info["water"] = ("no seabed reflection picked (none stands out, the first strong one has a moveout faster than "
+                             "water's, or the first arrivals travel faster than water); no water layer imposed; give "
+                             "--seabed-depth/--water-velocity if they are known")
     if cfg.water_velocity is not None or cfg.seabed_depth is not None:
         v = cfg.water_velocity or (water.velocity if water else 1500.0)
         sb = cfg.seabed_depth if cfg.seabed_depth is not None else (water.seabed_depth if water else None)
