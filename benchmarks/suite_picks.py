@@ -32,6 +32,7 @@ from _common import RESULTS, machine, read_dev_suite  # noqa: E402
 
 import hybridfwi.inversion.problem as problem_module  # noqa: E402
 from hybridfwi.bench.suites import read_suite  # noqa: E402
+from hybridfwi.errors import InputError  # noqa: E402
 from hybridfwi.inversion.marine import pick_water  # noqa: E402
 from hybridfwi.workflow.runs import load_problem  # noqa: E402
 
@@ -50,16 +51,33 @@ def _same(a: float | None, b: float | None) -> bool:
     return (a is None and b is None) or (a is not None and b is not None and abs(a - b) < 1e-6)
 
 
+def _benchmark_suite(folder: str) -> tuple[str, list]:
+    """(suite name, cases) of a benchmark suite whose committed run records every case's results; exits
+    (code 2) with a one-line message otherwise."""
+    try:
+        manifest, cases = read_suite(folder)
+    except InputError as e:
+        print(f"suite_picks.py: {e}", file=sys.stderr)
+        sys.exit(2)
+    name = manifest["suite"]
+    missing = [c.id for c in cases if not os.path.exists(os.path.join(RESULTS, f"benchmark_{name}", "cases", c.id, "results.json"))]
+    if missing:
+        print(f"suite_picks.py: --suites {folder!r}: no committed run of suite {name!r} records case {missing[0]}; give the "
+              "suites of benchmarks/results/benchmark_* (a dev suite goes to --dev)", file=sys.stderr)
+        sys.exit(2)
+    return name, cases
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--suites", nargs="+", required=True, help="suite folders made by `hybridfwi benchmark make`")
     ap.add_argument("--dev", nargs="*", default=[], help="dev suites (validation seeds): picks today and without the moveout check, shallow reach and first-arrival test")
     ap.add_argument("--out", default=os.path.join(RESULTS, "suite_picks.json"))
     a = ap.parse_args()
+    suites = [_benchmark_suite(folder) for folder in a.suites]  # every input checked before anything runs
+    dev = [read_dev_suite(folder, "suite_picks.py") for folder in a.dev]
     rows, t0 = [], time.perf_counter()
-    for folder in a.suites:
-        manifest, cases = read_suite(folder)
-        name = manifest["suite"]
+    for name, cases in suites:
         for c in cases:
             with open(os.path.join(RESULTS, f"benchmark_{name}", "cases", c.id, "results.json"), encoding="utf-8") as fh:
                 w = json.load(fh)["problem"].get("water")
@@ -79,8 +97,7 @@ def main() -> None:
     for r in rows:
         r["changed"] = not (_same(r["recorded_seabed_m"], r["seabed_m"]) and _same(r["recorded_water_ms"], r["water_ms"]))
     dev_rows = []
-    for folder in a.dev:
-        manifest, cases = read_dev_suite(folder, "suite_picks.py")
+    for manifest, cases in dev:
         for c in cases:
             today = _today(c.survey)
             problem_module.pick_water = lambda *args, **kw: pick_water(*args, **kw, check_moveout=False,
