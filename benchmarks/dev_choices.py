@@ -248,6 +248,10 @@ flatfault-a-0,curvefault-a-0,flatvel-b-0,curvevel-b-0 --variants '{"top_stage": 
     # -> dev_sparse_water.json (compare its rows with dev_sparse_adapt.json's '{}' and fwi_gradient rows)
     python benchmarks/dev_choices.py --suite /tmp/dev8 --cases basin-sparse-2 --out benchmarks/results/dev_sparse_water.json \
         --variants '{}'
+    # gradient smoothing of every method's FWI (FWIConfig.smooth_wavelengths, default 0) -> dev_smooth.json
+    python benchmarks/dev_choices.py --suite /tmp/dev8 --out benchmarks/results/dev_smooth.json \
+        --cases basin-streamer-0,marine-streamer-1,curvefault-b-0,basin-streamer-1,marine-streamer-0,style-a-0 \
+        --variants '{}' '{"smooth_wavelengths": 0.125}'
 """
 
 from __future__ import annotations

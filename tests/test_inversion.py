@@ -337,3 +337,42 @@ def test_traces_on_the_source_are_left_out_of_the_misfit(small_grid, small_surve
     np.testing.assert_allclose(estimate_wavelet_in(true, g, ShotRecord(loud, s), FWIConfig(device="cpu")), w, rtol=1e-4, atol=1e-6)
     kept = estimate_wavelet_in(true, g, ShotRecord(loud, s), FWIConfig(min_offset_m=0.0, device="cpu"))
     assert np.abs(kept - w).max() > 0.1 * np.abs(w).max()
+
+
+def _high_fraction(a: np.ndarray, sigma: float) -> float:
+    """Share of ``a``'s energy above the wavenumbers a Gaussian of ``sigma`` cells keeps."""
+    return float(np.sum((a - gaussian_filter(a, sigma, mode="nearest")) ** 2) / np.sum(a ** 2))
+
+
+def test_gradient_smoothing_damps_short_wavelengths_and_still_descends(small_grid, small_survey):
+    rec, init, true = _small_problem(small_grid, small_survey)
+    plain_cfg = FWIConfig(bands=[10.0], iterations=4, freeze_above_m=40.0)
+    k = 0.15
+    smooth_cfg = FWIConfig(**{**plain_cfg.to_dict(), "smooth_wavelengths": k})
+    grads = {}
+    for name, cfg in (("plain", plain_cfg), ("smooth", smooth_cfg)):
+        f = FWI(rec, init, cfg)
+        f._prepare_stage()
+        f.evaluate()
+        grads[name] = (f, f.p.grad.detach().clone().numpy().astype(np.float64))
+    f, g_plain = grads["plain"]
+    g_smooth = grads["smooth"][1]
+    # exactly W G W g, with G a Gaussian of k wavelengths at the band's high cut and the mean free velocity
+    w = f.weight.numpy().astype(np.float64)
+    sigma = k * float(init.values[w > 0].mean()) / 10.0 / small_grid.dz
+    np.testing.assert_allclose(g_smooth, w * gaussian_filter(g_plain, sigma, mode="nearest"), rtol=1e-4,
+                               atol=1e-6 * np.abs(g_plain).max())
+    assert sigma > 2.0
+    assert np.all(g_smooth[:4] == 0)  # the frozen top stays frozen
+    # it damps the short wavelengths and is still a descent direction
+    assert _high_fraction(g_smooth, 2.0) < 0.5 * _high_fraction(g_plain, 2.0)
+    assert float(np.sum(g_plain * g_smooth)) > 0
+    # end to end: the misfit falls, the update carries less short-wavelength energy, the top is untouched
+    plain = fwi(rec, init, plain_cfg, true=true, progress=False)
+    smooth = fwi(rec, init, smooth_cfg, true=true, progress=False)
+    assert smooth.history[-1]["misfit"] < 0.7 * smooth.history[0]["misfit"]
+    d_plain, d_smooth = (r.model.values.astype(np.float64) - init.values for r in (plain, smooth))
+    assert _high_fraction(d_smooth[4:], 2.0) < 0.7 * _high_fraction(d_plain[4:], 2.0)
+    np.testing.assert_array_equal(smooth.model.values[:4], plain.model.values[:4])
+    with pytest.raises(InputError, match="smooth_wavelengths"):
+        FWIConfig(smooth_wavelengths=-0.1).validate()

@@ -50,6 +50,11 @@ class FWIConfig:
         taper_radius_m: cosine taper of the gradient around sources and receivers (m); 0 disables
             it; ``None`` (default) uses 5 grid cells.
         depth_power: gradient times ``(z / z_max) ** depth_power``.
+        smooth_wavelengths: in every band, smooth the (weighted) gradient with a Gaussian whose sigma is
+            this many wavelengths: the mean starting velocity where the model is updated over the band's
+            high cut (twice the wavelet's peak frequency for a full band). It damps the wavenumbers that
+            reflections put into the update (about ``2 / wavelength``: by ``exp(-8 (pi k)^2)`` for
+            ``k`` wavelengths) and keeps the long ones. 0 (default) disables it.
         estimate_wavelet: re-estimate the source wavelet by least squares at the start of each band.
         shots_per_batch: shots modelled per propagation call, gradients accumulated over all of
             them (memory control); ``None`` = all shots in one call.
@@ -81,6 +86,7 @@ class FWIConfig:
     min_offset_m: float | None = None
     taper_radius_m: float | None = None
     depth_power: float = 0.0
+    smooth_wavelengths: float = 0.0
     estimate_wavelet: bool = False
     shots_per_batch: int | None = None
     storage_mode: str | None = None
@@ -126,7 +132,7 @@ class FWIConfig:
         if not _number(self.lr) or not self.lr > 0:
             raise InputError(f"lr must be positive (m/s per iteration), got {self.lr!r}")
         for name in ("tv_weight", "tikhonov_weight", "prior_weight", "taper_radius_m", "freeze_above_m", "freeze_velocity_below",
-                     "depth_power", "min_offset_m"):
+                     "depth_power", "min_offset_m", "smooth_wavelengths"):
             v = getattr(self, name)
             if v is not None and (not _number(v) or (v < 0 and name != "depth_power")):
                 raise InputError(f"{name} must be a finite number >= 0, got {v!r}")

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
+from scipy.ndimage import gaussian_filter
 
 from hybridfwi import dist
 from hybridfwi.core.grid import Grid
@@ -268,9 +269,21 @@ class FWI:
         self.response = band_response(Band(high=band_hz, low=self.cfg.low_cut), s.nt, s.dt)
         self.obs = apply_band(self.obs_full, self.response)
         self.scale = misfit_scale(self.cfg.misfit, self.obs, self.mask)
+        self.smooth_sigma = self._smooth_sigma(band_hz)
         if self.optimizer is None:
             self.optimizer = self._make_optimizer()
         self._stage_ready = self.stage
+
+    def _smooth_sigma(self, band_hz: float | None) -> tuple[float, float] | None:
+        """The gradient smoothing's Gaussian sigma ``(z, x)`` in cells for a band (None: no smoothing)."""
+        k = self.cfg.smooth_wavelengths
+        if not k:
+            return None
+        f = band_hz if band_hz is not None else 2.0 * self.survey.wavelet.peak_freq
+        free = self.weight.cpu().numpy() > 0
+        v = float(self.initial[free].mean()) if free.any() else float(self.initial.mean())
+        sigma_m = k * v / f
+        return sigma_m / self.grid.dz, sigma_m / self.grid.dx
 
     def _estimate_wavelet(self) -> None:
         with torch.no_grad():
@@ -323,6 +336,10 @@ class FWI:
             reg = float(r.detach())
         if need_grad:
             self.p.grad.mul_(self.weight)
+            if getattr(self, "smooth_sigma", None):
+                # W S W: symmetric and positive semi-definite, so still a descent direction
+                g = gaussian_filter(self.p.grad.cpu().numpy().astype(np.float64), sigma=self.smooth_sigma, mode="nearest")
+                self.p.grad.copy_(torch.as_tensor(g, dtype=self.p.grad.dtype)).mul_(self.weight)
         return total, reg
 
     # -------------------------------------------------------------- iteration
@@ -490,7 +507,10 @@ class FWI:
 
     # ------------------------------------------------------------ checkpoints
     def _identity(self) -> str:
-        return json.dumps({"config": self.cfg.to_dict(), "survey": self.survey.to_dict(), "grid": self.grid.to_dict(),
+        config = self.cfg.to_dict()
+        if not config["smooth_wavelengths"]:
+            del config["smooth_wavelengths"]  # added later: a checkpoint from before it still resumes
+        return json.dumps({"config": config, "survey": self.survey.to_dict(), "grid": self.grid.to_dict(),
                            "initial_sum": float(np.sum(self.initial, dtype=np.float64)), "n_obs": list(self.observed.data.shape),
                            "skip_first": self.skip_first},
                           sort_keys=True)

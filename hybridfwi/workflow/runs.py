@@ -31,7 +31,8 @@ MARKER = "run.json"
 #: a run that sets it to that value, so a new option leaves older runs resumable.
 ADDED_SETTINGS = {"hybrid.pga_warmup": 0, "hybrid.pga_keep": "best", "hybrid.dl_flip": False, "hybrid.pga_from_blend": True,
                   "hybrid.pga_holdout_evidence": 0.0, "hybrid.fwi_after_pga": "all",
-                  "hybrid.pga_after_adapt": True, "hybrid.adapt_families": None}
+                  "hybrid.pga_after_adapt": True, "hybrid.adapt_families": None,
+                  "hybrid.fwi.smooth_wavelengths": 0.0}
 
 
 def to_json(obj) -> str:
