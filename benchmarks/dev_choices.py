@@ -252,6 +252,12 @@ flatfault-a-0,curvefault-a-0,flatvel-b-0,curvevel-b-0 --variants '{"top_stage": 
     python benchmarks/dev_choices.py --suite /tmp/dev8 --out benchmarks/results/dev_smooth.json \
         --cases basin-streamer-0,marine-streamer-1,curvefault-b-0,basin-streamer-1,marine-streamer-0,style-a-0 \
         --variants '{}' '{"smooth_wavelengths": 0.125}'
+    # the stage above the peak at twice the peak instead of 1.5 times, the 13 OpenFWI-geometry dev cases
+    # -> dev_top_stage2.json (made in two calls, 7 cases then 6, into the same file; its '{}' rows of curvefault-b-0
+    # and style-a-0 copied from dev_smooth.json: the same configuration, suite and machine)
+    python benchmarks/dev_choices.py --suite /tmp/dev8 --no-baseline --out benchmarks/results/dev_top_stage2.json \
+        --cases curvefault-b-0,style-a-0,flatvel-a-0,curvevel-a-0,flatfault-a-0,curvefault-a-0,flatvel-b-0,curvevel-b-0,flatfault-b-0,style-b-0,salt-0,gas-0,gradient-0 \
+        --variants '{}' '{"top_stage": 2.0}'
 """
 
 from __future__ import annotations
