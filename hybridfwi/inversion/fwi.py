@@ -247,6 +247,7 @@ class FWI:
         self.last_good: tuple[torch.Tensor, float] | None = None
         self.optimizer: torch.optim.Optimizer | None = None
         self._stage_ready = -1
+        self.smooth_sigma: tuple[float, float] | None = None  # set per band by _prepare_stage
         self._saved_at = time.perf_counter()
 
     # ------------------------------------------------------------------ pieces
@@ -336,7 +337,7 @@ class FWI:
             reg = float(r.detach())
         if need_grad:
             self.p.grad.mul_(self.weight)
-            if getattr(self, "smooth_sigma", None):
+            if self.smooth_sigma:
                 # W S W: symmetric and positive semi-definite, so still a descent direction
                 g = gaussian_filter(self.p.grad.cpu().numpy().astype(np.float64), sigma=self.smooth_sigma, mode="nearest")
                 self.p.grad.copy_(torch.as_tensor(g, dtype=self.p.grad.dtype)).mul_(self.weight)
