@@ -338,7 +338,9 @@ class FWI:
         if need_grad:
             self.p.grad.mul_(self.weight)
             if self.smooth_sigma:
-                # W S W: symmetric and positive semi-definite, so still a descent direction
+                # W G W: G is a Gaussian with the edge value repeated beyond the grid, symmetric and positive
+                # definite away from the edges (exactly so only with a reflecting edge), so the result is a
+                # descent direction; the test checks it on a small case
                 g = gaussian_filter(self.p.grad.cpu().numpy().astype(np.float64), sigma=self.smooth_sigma, mode="nearest")
                 self.p.grad.copy_(torch.as_tensor(g, dtype=self.p.grad.dtype)).mul_(self.weight)
         return total, reg
