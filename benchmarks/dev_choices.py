@@ -13,6 +13,11 @@ reference with the same budget and FWI settings (``fwi_gradient``) is run once p
 and FWI settings. Writes ``benchmarks/results/dev_choices.json``
 (finished rows are kept, so a killed run resumes).
 
+The commands below are as they were run; ``'{}'`` means the defaults of that day (a row's
+variant key names only what differs from them; each row records its bands). In particular
+``top_stage`` was 1.5 until ``dev_top_stage2.json`` (2.0 since): to repeat a file made before it
+on OpenFWI-geometry cases, add ``"top_stage": 1.5`` to each variant.
+
     hybridfwi benchmark make --suite dev --out /tmp/dev --cases 2
     python benchmarks/dev_choices.py --suite /tmp/dev --cases basin-streamer-0,basin-land-split-0,curvefault-b-0 \
         --variants '{"pga_steps": 0}' '{"pga_steps": 5}' '{"pga_steps": 10}'

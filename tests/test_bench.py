@@ -77,7 +77,7 @@ def test_a_redo_of_every_method_reruns_a_case_whose_shared_settings_changed(tiny
     case = os.path.join(out, "cases", "flatvel-a-0")
     marker = os.path.join(case, "run.json")
     rec = json.loads(_bytes(marker))
-    assert rec["settings"]["problem"]["top_stage"] == 1.5
+    assert rec["settings"]["problem"]["top_stage"] == 2.0
     del rec["settings"]["problem"]["top_stage"]  # as recorded before the option existed
     with open(marker, "w", encoding="utf-8") as fh:
         json.dump(rec, fh)
@@ -86,9 +86,9 @@ def test_a_redo_of_every_method_reruns_a_case_whose_shared_settings_changed(tiny
         run_suite(run)
     run.redo = ("dl", "fwi_gradient")
     res = run_suite(run)
-    assert json.loads(_bytes(marker))["settings"]["problem"]["top_stage"] == 1.5
+    assert json.loads(_bytes(marker))["settings"]["problem"]["top_stage"] == 2.0
     grad = json.loads(_bytes(os.path.join(case, "methods", "fwi_gradient.json")))
-    assert [p["band_hz"] for p in grad["curve"][:-1]] == [3.0, 5.0, 13.0, 19.5]  # one iteration in each of the four bands
+    assert [p["band_hz"] for p in grad["curve"][:-1]] == [3.0, 5.0, 13.0, 26.0]  # one iteration in each of the four bands
     assert grad["fwi_iterations"] == 4
     assert res["redone"][0]["methods"] == ["dl", "fwi_gradient"]
 

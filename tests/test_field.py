@@ -320,7 +320,7 @@ def test_water_picks_no_water_on_rock_under_a_free_surface():
 
 def test_broadband_data_get_a_stage_at_their_spectral_peak(tmp_path):
     """OpenFWI's geometry (15 Hz Ricker): the low ladder (1.5x and 2.5x the 2 Hz usable edge) stops at
-    5 Hz, a third of the data's peak, so a stage at the peak is added, then one at 1.5x the peak; the
+    5 Hz, a third of the data's peak, so a stage at the peak is added, then one at 2x the peak; the
     shipped example (8 Hz, ladder to 6.2 Hz against a 9 Hz peak) keeps its two stages."""
     from hybridfwi.core.survey import load_geometry
 
@@ -334,8 +334,8 @@ def test_broadband_data_get_a_stage_at_their_spectral_peak(tmp_path):
     assert 11.0 <= peak <= 16.0
     top = p.info["spectrum_hz"]["usable_high"]
     assert p.bands[:2] == [3.0, 5.0] and p.bands[2] == pytest.approx(peak, abs=0.1) and len(p.bands) == 4
-    # ... and one above it, at 1.5x the peak (within the usable band)
-    assert p.bands[3] == pytest.approx(min(1.5 * peak, 0.9 * top), abs=0.1) and peak < p.bands[3] < top
+    # ... and one above it, at 2x the peak (within the usable band)
+    assert p.bands[3] == pytest.approx(min(2.0 * peak, 0.9 * top), abs=0.1) and peak < p.bands[3] < top
     assert "peak_stage" in p.info and "top_stage" in p.info
     assert build_problem(sf, ProblemConfig(top_stage=None)).bands == p.bands[:3]
     assert build_problem(sf, ProblemConfig(top_stage=1.3)).bands[3] == pytest.approx(1.3 * peak, abs=0.1)
