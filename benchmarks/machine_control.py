@@ -6,7 +6,8 @@ last-bit differences between CPUs (the network's prediction alone differs by up 
 an AMD EPYC and an Intel Xeon), so a case's change mixes the two. This reruns the hybrid of the
 given cases of a committed benchmark suite on this machine with the *old* setting, given as a
 ProblemConfig JSON object (``--old``), and records, per FWI stage, its RMSE beside the committed
-run's (made with today's defaults, on the machine its record names)::
+run's (made with today's defaults, on the machine its record names), the stages as
+``stage_gains.py`` splits a curve::
 
     python benchmarks/machine_control.py --suite /tmp/suite_ood --cases gas-0,gradient-0,salt-0 \\
         --old '{"top_stage": 1.5}' --out benchmarks/results/machine_control_top_stage_ood.json
@@ -30,19 +31,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import RESULTS, machine  # noqa: E402
-
-
-def _stages(curve: list[dict]) -> list[dict]:
-    """Per band: the band and the RMSE at its last iteration (m/s)."""
-    out = []
-    for p in curve:
-        if p.get("band_hz") is None or p.get("rmse_ms") is None:
-            continue
-        if out and out[-1]["band_hz"] == p["band_hz"]:
-            out[-1]["rmse_out"] = p["rmse_ms"]
-        else:
-            out.append({"band_hz": p["band_hz"], "rmse_out": p["rmse_ms"]})
-    return out
+from stage_gains import stages  # noqa: E402
 
 
 def main() -> None:
@@ -101,8 +90,9 @@ def main() -> None:
         hyb = res["methods"]["hybrid"]
         now = committed["cases"][case.id]["methods"]["hybrid"]
         rec["cases"][case.id] = {
-            "old_setting_this_machine": {"rmse_ms": hyb["rmse_ms"], "mae_ms": hyb["mae_ms"], "stages": _stages(hyb["curve"])},
-            "default_committed": {"rmse_ms": now["rmse_ms"], "mae_ms": now["mae_ms"], "stages": _stages(now["curve"])},
+            "old_setting_this_machine": {"rmse_ms": hyb["rmse_ms"], "mae_ms": hyb["mae_ms"], "stages": stages(hyb["curve"], hyb["rmse_ms"]),
+                                         "curve": hyb["curve"]},
+            "default_committed": {"rmse_ms": now["rmse_ms"], "mae_ms": now["mae_ms"], "stages": stages(now["curve"], now["rmse_ms"])},
             "wall_time_s": time.perf_counter() - t0}
         atomic_write_text(args.out, json.dumps(rec, indent=2) + "\n")
         print(f"{case.id}: hybrid RMSE {hyb['rmse_ms']:.1f} m/s with {old} here, {now['rmse_ms']:.1f} committed -> {args.out}")
