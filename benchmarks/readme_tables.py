@@ -206,6 +206,10 @@ def spread_block() -> str:
         out += [f"`benchmarks/results/spread_{s}.json` ({m.get('gpu') or m.get('cpu')}, {m.get('cores')} cores): noise draws "
                 f"{', '.join(str(j) for j in sorted(int(k) for k in r['draws']))} (draw 0: the committed `benchmark_{s}` run); "
                 f"values listed draw by draw.", ""]
+        for p in r["settings"].get("partial_reruns", []):
+            out += [f"Draws {', '.join(map(str, p['draws']))} of {', '.join(p['cases'])} were rerun on {p['date']} on "
+                    f"{p['machine']} (`spread.py --only`); the other cases' draws are from the first run, on the machine "
+                    f"named above.", ""]
         order = sorted(r["draws"], key=int)
         out += _stale(s, r)
         if s.startswith("openfwi"):  # the target there is the hybrid against the DL start, by MAE

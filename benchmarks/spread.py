@@ -22,6 +22,15 @@ method reads (the problem's bands: ``top_stage``, 2026-12-07)::
 
     python benchmarks/spread.py --suite ood --draws 1 2 --redo-all salt-0 gas-0 gradient-0
 
+``--only CASE ...`` reruns every method on those cases only, on the draws, in a fresh ``--work``,
+and keeps the other cases' rows of those draws from the existing results file: after a change that
+moved only some cases' records, when the work folder of the first run is gone. Each such rerun is
+listed under ``partial_reruns`` (draws, cases, machine, date, and the methods' seconds on those
+cases), since the kept rows may come from another machine; ``methods_wall_time_s_per_draw`` keeps
+the first run's whole-draw times::
+
+    python benchmarks/spread.py --suite ood --draws 1 2 --only salt-0 gas-0 gradient-0
+
 ``--recheck CASE`` also reruns the methods on draw 0 itself for that case with today's code
 (``draw0_rerun`` in the output, kept by later runs): the committed records may be older than the
 code, and this shows whether they still stand.
@@ -39,6 +48,7 @@ import json
 import os
 import statistics
 import sys
+import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _common import RESULTS, machine  # noqa: E402
@@ -130,6 +140,9 @@ def main() -> None:
     ap.add_argument("--redo-all", nargs="+", default=[], metavar="CASE",
                     help="rerun every method on these cases of the draws (after a change every method reads, such as the "
                          "problem's bands); the other cases' runs are kept")
+    ap.add_argument("--only", nargs="+", default=[], metavar="CASE",
+                    help="rerun every method on these cases only, and keep the other cases' rows of the draws from the "
+                         "existing results file")
     ap.add_argument("--redo-hybrid", action="store_true",
                     help="rerun the hybrid on the draws (after a default only the hybrid reads changed); drops the "
                          "draw-0 rechecks, which the committed run, rerun after that change, replaces")
@@ -150,13 +163,35 @@ def main() -> None:
     settings = {"suite": args.suite, "cases_per_family": args.cases, "methods": list(METHODS), "draws": [0] + args.draws,
                 "hybrid": "invert's defaults (HybridConfig(device='cpu'))", "weights_sha256": _weights(None),
                 "draw_0": f"benchmarks/results/benchmark_{args.suite}/results.json (committed)"}
-    times, rerun = {}, {}
-    if os.path.exists(out) and not args.redo_hybrid:
+    times, rerun, old = {}, {}, {}
+    if os.path.exists(out):
         with open(out, encoding="utf-8") as fh:
-            rerun = json.load(fh).get("draw0_rerun", {})
-    unknown = sorted(set(args.redo_all) - set(draws[0]))
-    if unknown:
-        ap.error(f"--redo-all {', '.join(unknown)}: not a case of the committed {args.suite} run")
+            old = json.load(fh)
+        if not args.redo_hybrid:
+            rerun = old.get("draw0_rerun", {})
+    for flag, given in (("--redo-all", args.redo_all), ("--only", args.only)):
+        unknown = sorted(set(given) - set(draws[0]))
+        if unknown:
+            ap.error(f"{flag} {', '.join(unknown)}: not a case of the committed {args.suite} run")
+    partial = list(old.get("settings", {}).get("partial_reruns", []))
+    if args.only:
+        if args.redo_all or args.redo_hybrid:
+            ap.error("--only reruns every method on its cases: give it without --redo-all and --redo-hybrid")
+        missing = [j for j in args.draws if str(j) not in old.get("draws", {})]
+        if missing:
+            ap.error(f"--only keeps the other cases' rows from {out}, which has no draw {', '.join(map(str, missing))}: "
+                     f"run those draws without --only")
+        times = dict(old.get("methods_wall_time_s_per_draw", {}))
+        partial = [p for p in partial if not (set(p["draws"]) & set(args.draws) and set(p["cases"]) <= set(args.only))]
+        partial.append({"draws": list(args.draws), "cases": list(args.only), "machine": machine().get("cpu"),
+                        "date": time.strftime("%Y-%m-%d", time.gmtime())})
+        # draws this run does not touch are kept as they are
+        draws.update({int(k): v for k, v in old["draws"].items() if k != "0" and int(k) not in args.draws})
+    else:  # a whole-draw run replaces what earlier partial reruns of those draws made
+        partial = [p for p in partial if not set(p["draws"]) <= set(args.draws)]
+    if partial:
+        settings["partial_reruns"] = partial
+        settings["draws"] = sorted(set(settings["draws"]) | {int(k) for k in old.get("draws", {})})
     if args.recheck:
         unknown = sorted(set(args.recheck) - set(draws[0]))
         if unknown:
@@ -175,17 +210,24 @@ def main() -> None:
             run_suite(SuiteRun(suite=suite_dir, out=run_dir, hybrid=HybridConfig(device="cpu"), methods=METHODS,
                                cases=list(args.redo_all), redo=METHODS))
         res = run_suite(SuiteRun(suite=suite_dir, out=run_dir, hybrid=HybridConfig(device="cpu"), methods=METHODS,
-                                 redo=("hybrid",) if args.redo_hybrid else ()))
-        times[str(j)] = _compute_time(res)
+                                 cases=list(args.only) or None, redo=("hybrid",) if args.redo_hybrid else ()))
         d = {c: _row(rec) for c, rec in res["cases"].items()}
+        if args.only:  # the other cases' rows from the existing file
+            ran = set(args.only)
+            d.update({c: row for c, row in old["draws"][str(j)].items() if c not in ran})
+            partial[-1].setdefault("methods_wall_time_s", {})[str(j)] = _compute_time(res)  # these cases only
+        else:
+            times[str(j)] = _compute_time(res)
         if set(d) != set(draws[0]):
             raise SystemExit(f"draw {j} has cases {sorted(d)}, the committed run {sorted(draws[0])}: give the --cases it was made with")
         draws[j] = d
-        record = {"benchmark": f"spread_{args.suite}", "machine": machine(), "settings": settings,
+        # a partial rerun keeps the machine of the whole-draw run; its own is in partial_reruns
+        record = {"benchmark": f"spread_{args.suite}", "machine": old["machine"] if args.only else machine(), "settings": settings,
                   "methods_wall_time_s_per_draw": times, "summary": summarise(draws),
                   "draws": {str(k): v for k, v in draws.items()}, "draw0_rerun": rerun}
         atomic_write_text(out, json.dumps(record, indent=2) + "\n")
-        print(f"draw {j}: {len(d)} cases, the methods took {times[str(j)]:.0f} s -> {out}")
+        took = partial[-1]["methods_wall_time_s"][str(j)] if args.only else times[str(j)]
+        print(f"draw {j}: {len(args.only) or len(d)} cases run, the methods took {took:.0f} s -> {out}")
 
 
 if __name__ == "__main__":
