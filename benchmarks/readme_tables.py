@@ -114,6 +114,35 @@ def targets(suite: str, res: dict) -> list[str]:
     return out
 
 
+def _provenance(res: dict) -> str:
+    """Which machine made each method's records, read from the ``--redo`` history: a record is the
+    last run that covered its case and method. The same code gives results that differ in the last
+    bits between CPUs, and the hybrid can amplify that (``machine_control_top_stage_*.json``), so a
+    suite whose records come from two machines says so."""
+    cases = list(res["cases"])
+    methods = sorted({k for c in res["cases"].values() for k in c["methods"]})
+    made = {(c, m): None for c in cases for m in methods}  # None: the first run, before runs recorded a machine
+    for e in res.get("redone", []):
+        for c in e.get("cases") or cases:
+            for m in e["methods"]:
+                if (c, m) in made:
+                    made[(c, m)] = e.get("machine")
+    by_machine: dict = {}
+    for (c, m), where in made.items():
+        by_machine.setdefault(where, {}).setdefault(m, []).append(c)
+    if len(by_machine) == 1 and None not in by_machine:
+        return f"Every method's record of every case is from {next(iter(by_machine))}."
+    parts = []
+    for where, per in by_machine.items():
+        same: dict = {}  # methods whose records come from the same cases
+        for m, cs in per.items():
+            same.setdefault(tuple(cs), []).append(m)
+        what = "; ".join(f"{', '.join(ms)} ({'every case' if len(cs) == len(cases) else ', '.join(cs)})" for cs, ms in same.items())
+        parts.append(f"{where or 'runs that did not record their machine'}: {what}")
+    return ("Records by machine (the same code can end differently on another CPU, and the hybrid amplifies it): "
+            + " | ".join(parts) + ".")
+
+
 def suite_block(s: str) -> str:
     res = load(s)
     if res is None:
@@ -122,23 +151,11 @@ def suite_block(s: str) -> str:
     head = (f"`benchmarks/results/benchmark_{s}/results.json`: {len(res['cases'])} cases, last run on "
             f"{m.get('cpu', '?')}, {m.get('cores', '?')} cores{', ' + m['gpu'] if m.get('gpu') else ''}.")
     redone = res.get("redone", [])
-    if redone:  # one sentence however often: what was redone, how often, the last time and where
+    if redone:
         last = redone[-1]
-        times = f"{len(redone)} times, last" if len(redone) > 1 else "once,"
         where = f" on {last['machine']}" if last.get("machine") else ""
-        methods = {k for c in res["cases"].values() for k in c["methods"]}
-        when = f"{times} {last['at'][:16].replace('T', ' ')} UTC{where}"
-        if set(last["methods"]) >= methods:  # every method: those cases were run afresh
-            rest = sorted(set(res["cases"]) - set(last.get("cases") or res["cases"]))
-            head += (f" Rerun with `--redo` ({when}: every method, "
-                     f"{'every case' if not rest else ', '.join(last['cases'])})"
-                     + ("; the other cases' records are from earlier runs (the changes behind the reruns did not affect "
-                        "them; an earlier run may have been on another machine: model errors do not depend on it, wall "
-                        "times do)." if rest else "."))
-        else:
-            head += (f" Rerun with `--redo` ({when}: {', '.join(last['methods'])}); the "
-                     f"other methods' records are from earlier runs (the changes behind the reruns did not affect them; "
-                     f"an earlier run may have been on another machine: model errors do not depend on it, wall times do).")
+        head += (f" Rerun with `--redo` ({len(redone)} times, last {last['at'][:16].replace('T', ' ')} UTC{where}: "
+                 f"{', '.join(last['methods'])}; {', '.join(last.get('cases') or ['every case'])}). " + _provenance(res))
     head += "\n\n"
     body = openfwi_table(res) if s.startswith("openfwi") else rmse_table(res)
     if s in ("marmousi", "ood"):

@@ -74,10 +74,11 @@ def _dl_below_reference(row: dict) -> bool:
     return None not in (row["dl_rmse_ms"], row["reference_rmse_ms"]) and row["dl_rmse_ms"] < row["reference_rmse_ms"]
 
 
-def _compute_time(res: dict) -> float:
-    """Seconds the methods took on a draw, summed over its cases, from their own records (so a
-    resumed draw reports the time its runs took, not the time of the resume)."""
-    return float(sum(m.get("wall_time_s") or 0.0 for c in res["cases"].values() for m in c["methods"].values()))
+def _compute_time(res: dict, cases: list | None = None) -> float:
+    """Seconds the methods took on a draw, summed over its cases (or those given), from their own
+    records (so a resumed draw reports the time its runs took, not the time of the resume)."""
+    return float(sum(m.get("wall_time_s") or 0.0 for cid, c in res["cases"].items() if cases is None or cid in cases
+                     for m in c["methods"].values()))
 
 
 def _spread(values: list) -> dict | None:
@@ -215,7 +216,7 @@ def main() -> None:
         if args.only:  # the other cases' rows from the existing file
             ran = set(args.only)
             d.update({c: row for c, row in old["draws"][str(j)].items() if c not in ran})
-            partial[-1].setdefault("methods_wall_time_s", {})[str(j)] = _compute_time(res)  # these cases only
+            partial[-1].setdefault("methods_wall_time_s", {})[str(j)] = _compute_time(res, args.only)
         else:
             times[str(j)] = _compute_time(res)
         if set(d) != set(draws[0]):
