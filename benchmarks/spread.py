@@ -174,7 +174,7 @@ def main() -> None:
         unknown = sorted(set(given) - set(draws[0]))
         if unknown:
             ap.error(f"{flag} {', '.join(unknown)}: not a case of the committed {args.suite} run")
-    partial = list(old.get("settings", {}).get("partial_reruns", []))
+    partial: list = []  # a whole-draw run writes only the draws it ran, so no earlier partial rerun stays in the file
     if args.only:
         if args.redo_all or args.redo_hybrid:
             ap.error("--only reruns every method on its cases: give it without --redo-all and --redo-hybrid")
@@ -183,16 +183,14 @@ def main() -> None:
             ap.error(f"--only keeps the other cases' rows from {out}, which has no draw {', '.join(map(str, missing))}: "
                      f"run those draws without --only")
         times = dict(old.get("methods_wall_time_s_per_draw", {}))
-        partial = [p for p in partial if not (set(p["draws"]) & set(args.draws) and set(p["cases"]) <= set(args.only))]
+        partial = [p for p in old.get("settings", {}).get("partial_reruns", [])  # a resumed or wider rerun replaces one
+                   if not (set(p["draws"]) & set(args.draws) and set(p["cases"]) <= set(args.only))]
         partial.append({"draws": list(args.draws), "cases": list(args.only), "machine": machine().get("cpu"),
                         "date": time.strftime("%Y-%m-%d", time.gmtime())})
         # draws this run does not touch are kept as they are
         draws.update({int(k): v for k, v in old["draws"].items() if k != "0" and int(k) not in args.draws})
-    else:  # a whole-draw run replaces what earlier partial reruns of those draws made
-        partial = [p for p in partial if not set(p["draws"]) <= set(args.draws)]
-    if partial:
         settings["partial_reruns"] = partial
-        settings["draws"] = sorted(set(settings["draws"]) | {int(k) for k in old.get("draws", {})})
+        settings["draws"] = sorted(set(settings["draws"]) | {int(k) for k in old["draws"]})
     if args.recheck:
         unknown = sorted(set(args.recheck) - set(draws[0]))
         if unknown:
